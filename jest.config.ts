@@ -1,0 +1,19 @@
+import type { Config } from 'jest';
+
+// Native ESM (npm test passes --experimental-vm-modules): Middy 7, jose and file-type ship ESM only.
+const config: Config = {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'es6' } }],
+  },
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  setupFiles: ['<rootDir>/test/support/env.ts'],
+  maxWorkers: 2,
+  testTimeout: 30_000,
+  slowTestThreshold: 20,
+};
+
+export default config;

@@ -1,0 +1,271 @@
+import type { z } from 'zod';
+import { config } from './config';
+import { randomUUID } from 'node:crypto';
+import { db as pooled, query, transaction, isUniqueViolation, type Queryable } from './db';
+import { HttpError, notFound, unauthorized } from './errors';
+import { accountExistsMail, verificationMail, type Mailer } from './mail';
+import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from './passwords';
+import { toProfile, type Profile } from './profiles';
+import type { profileChangesBody, registerBody } from './schemas';
+import type { ObjectStore } from './storage';
+import { hashOpaqueToken, isUuid, newOpaqueToken, opaqueTokenPattern, signAccessToken, type AccessClaims } from './tokens';
+import {
+  findUserByEmail,
+  findUserById,
+  generateNickname,
+  insertUserIfNew,
+  updateUserProfile,
+  type UserRow,
+} from './users';
+
+export interface AccountDeps {
+  mailer: Mailer;
+  objects: ObjectStore;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+}
+
+export const LOGIN_MAX_FAILURES = 5;
+export const LOGIN_WINDOW_SECONDS = 15 * 60;
+export const MAIL_INTERVAL_SECONDS = 60;
+
+const invalidToken = () => new HttpError(400, 'invalid_token', 'This verification link is invalid, already used or expired.');
+const invalidRefreshToken = () => new HttpError(401, 'invalid_token', 'The refresh token is invalid, expired or revoked.');
+const invalidCredentials = () => new HttpError(401, 'invalid_credentials', 'Email or password is wrong.');
+const nicknameTaken = () =>
+  new HttpError(409, 'nickname_taken', 'This nickname is already taken.', { details: { nickname: 'is already taken' } });
+
+/**
+ * Claims the right to mail `email` now: at most one mail a minute per address, even under parallel requests.
+ * Returns a release function that gives the claim back when the mail could not be sent.
+ */
+async function claimMailSlot(email: string): Promise<(() => Promise<void>) | undefined> {
+  const { rows } = await query<{ previous: Date | null }>(
+    `with previous as (select last_sent_at from mail_throttle where email = $1)
+     insert into mail_throttle (email, last_sent_at) values ($1, now())
+     on conflict (email) do update set last_sent_at = excluded.last_sent_at
+       where mail_throttle.last_sent_at <= now() - make_interval(secs => $2)
+     returning (select last_sent_at from previous) as previous`,
+    [email, MAIL_INTERVAL_SECONDS],
+  );
+  if (rows.length === 0) return undefined;
+  const previous = rows[0]!.previous;
+  return async () => {
+    await query(
+      previous ? 'update mail_throttle set last_sent_at = $2 where email = $1' : 'delete from mail_throttle where email = $1',
+      previous ? [email, previous] : [email],
+    ).catch(() => {});
+  };
+}
+
+/** Sends a mail if the address's slot is free; a failed send frees the slot so a retry can mail again. */
+async function mailOncePerInterval(email: string, deps: AccountDeps, compose: () => Promise<Parameters<Mailer['send']>[0]>) {
+  const release = await claimMailSlot(email);
+  if (!release) return;
+  try {
+    await deps.mailer.send(await compose());
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+async function createVerificationToken(userId: string, db: Queryable = pooled): Promise<string> {
+  const { token, hash } = newOpaqueToken();
+  await db.query(
+    `insert into verification_tokens (token_hash, user_id, expires_at) values ($1, $2, now() + make_interval(secs => $3))`,
+    [hash, userId, config().verificationTokenTtl],
+  );
+  return token;
+}
+
+async function sendVerification(user: UserRow, deps: AccountDeps) {
+  await mailOncePerInterval(user.email, deps, async () =>
+    verificationMail(user.email, await createVerificationToken(user.id), config().verificationTokenTtl),
+  );
+}
+
+/**
+ * Registration answers the same way for new and known emails. New: account + verification mail.
+ * Known and unverified: a fresh verification mail. Known and verified: a mail saying the account exists.
+ */
+export async function register(input: z.infer<typeof registerBody>, deps: AccountDeps): Promise<void> {
+  // Hash before knowing whether the email exists, so both paths take the same time.
+  const passwordHash = await hashPassword(input.password);
+  let created: UserRow | undefined;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const nickname = input.nickname ?? generateNickname();
+      created = await insertUserIfNew({ ...input, passwordHash, nickname }, pooled);
+      break;
+    } catch (error) {
+      if (!isUniqueViolation(error, 'users_nickname_key')) throw error;
+      if (input.nickname || attempt >= 5) throw input.nickname ? nicknameTaken() : error;
+    }
+  }
+  const user = created ?? (await findUserByEmail(input.email));
+  if (!user) return; // deleted in between: nothing to tell anyone
+  if (user.email_verified_at) {
+    await mailOncePerInterval(user.email, deps, async () => accountExistsMail(user.email));
+  } else {
+    await sendVerification(user, deps);
+  }
+}
+
+export async function resendVerification(email: string, deps: AccountDeps): Promise<void> {
+  const user = await findUserByEmail(email);
+  if (user && !user.email_verified_at) await sendVerification(user, deps);
+}
+
+/** Consumes a verification token (single use, unexpired) and marks the email verified. */
+export async function verifyEmail(token: string): Promise<UserRow> {
+  if (!opaqueTokenPattern.test(token)) throw invalidToken();
+  const user = await transaction(async (db) => {
+    const { rows } = await db.query<{ user_id: string }>(
+      `update verification_tokens set used_at = now()
+       where token_hash = $1 and used_at is null and expires_at > now()
+       returning user_id`,
+      [hashOpaqueToken(token)],
+    );
+    if (!rows[0]) return undefined;
+    const verified = await db.query<UserRow>(
+      `update users set email_verified_at = coalesce(email_verified_at, now()), updated_at = now() where id = $1 returning *`,
+      [rows[0].user_id],
+    );
+    return verified.rows[0];
+  });
+  if (!user) throw invalidToken();
+  return user;
+}
+
+/** Seconds until the oldest failure of a full window leaves it, or 0 when the email may try. */
+async function lockedForSeconds(email: string): Promise<number> {
+  const { rows } = await query<{ failures: number; retry_after: number | null }>(
+    `select count(*)::int as failures,
+            ceil(extract(epoch from (min(failed_at) + make_interval(secs => $2) - now())))::int as retry_after
+     from (select failed_at from login_failures
+           where email = $1 and failed_at > now() - make_interval(secs => $2)
+           order by failed_at desc limit $3) recent`,
+    [email, LOGIN_WINDOW_SECONDS, LOGIN_MAX_FAILURES],
+  );
+  const { failures, retry_after } = rows[0]!;
+  return failures >= LOGIN_MAX_FAILURES ? Math.max(1, retry_after ?? 1) : 0;
+}
+
+export async function login(email: string, password: string): Promise<TokenPair> {
+  const retryAfter = await lockedForSeconds(email);
+  if (retryAfter > 0) {
+    throw new HttpError(429, 'too_many_attempts', 'Too many failed logins. Try again later.', {
+      headers: { 'retry-after': String(retryAfter) },
+    });
+  }
+  const user = await findUserByEmail(email);
+  // Unknown emails are checked against a dummy hash so both failures take the same time.
+  const passwordMatches = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
+  if (!user || !passwordMatches) {
+    await query(`insert into login_failures (email) values ($1)`, [email]);
+    await query(`delete from login_failures where failed_at < now() - make_interval(secs => $1)`, [LOGIN_WINDOW_SECONDS]);
+    throw invalidCredentials();
+  }
+  await query(`delete from login_failures where email = $1`, [email]);
+  if (!user.email_verified_at) {
+    throw new HttpError(403, 'email_not_verified', 'Confirm your email address first: use the link we mailed you, or ask for a new one.');
+  }
+  return issueTokens(user, randomUUID());
+}
+
+async function issueTokens(user: Pick<UserRow, 'id' | 'role'>, familyId: string, db: Queryable = pooled): Promise<TokenPair> {
+  const { refreshTokenTtl, accessTokenTtl } = config().jwt;
+  const refresh = newOpaqueToken();
+  await db.query(
+    `insert into refresh_tokens (token_hash, user_id, family_id, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))`,
+    [refresh.hash, user.id, familyId, refreshTokenTtl],
+  );
+  return {
+    accessToken: await signAccessToken({ userId: user.id, role: user.role }),
+    refreshToken: refresh.token,
+    tokenType: 'Bearer',
+    expiresIn: accessTokenTtl,
+  };
+}
+
+/**
+ * Rotates a refresh token. Presenting one that was already rotated means it leaked (or raced):
+ * the whole family is revoked, including the token that replaced it.
+ */
+export async function refresh(refreshToken: string): Promise<TokenPair> {
+  if (!opaqueTokenPattern.test(refreshToken)) throw invalidRefreshToken();
+  const hash = hashOpaqueToken(refreshToken);
+  const next = newOpaqueToken();
+  const rotated = await transaction(async (db) => {
+    const { rows } = await db.query<{ user_id: string; family_id: string; role: UserRow['role'] }>(
+      `update refresh_tokens t set replaced_by = $2
+       from users u
+       where t.token_hash = $1 and u.id = t.user_id
+         and t.replaced_by is null and t.revoked_at is null and t.expires_at > now()
+       returning t.user_id, t.family_id, u.role`,
+      [hash, next.hash],
+    );
+    const current = rows[0];
+    if (!current) return undefined;
+    await db.query(
+      `insert into refresh_tokens (token_hash, user_id, family_id, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))`,
+      [next.hash, current.user_id, current.family_id, config().jwt.refreshTokenTtl],
+    );
+    return current;
+  });
+  if (!rotated) {
+    await revokeFamilyOf(hash, { onlyIfReused: true });
+    throw invalidRefreshToken();
+  }
+  return {
+    accessToken: await signAccessToken({ userId: rotated.user_id, role: rotated.role }),
+    refreshToken: next.token,
+    tokenType: 'Bearer',
+    expiresIn: config().jwt.accessTokenTtl,
+  };
+}
+
+async function revokeFamilyOf(tokenHash: Buffer, { onlyIfReused }: { onlyIfReused: boolean }) {
+  const statement = `update refresh_tokens set revoked_at = now()
+     where revoked_at is null and family_id = (
+       select family_id from refresh_tokens where token_hash = $1 ${onlyIfReused ? 'and replaced_by is not null' : ''})`;
+  try {
+    await query(statement, [tokenHash]);
+  } catch (error) {
+    // Parallel revocations of one family may deadlock; one of them has done the work.
+    if ((error as { code?: string }).code !== '40P01') throw error;
+  }
+}
+
+/** Ends the session the refresh token belongs to. Unknown tokens are fine: logging out twice is not an error. */
+export async function logout(refreshToken: string): Promise<void> {
+  if (!opaqueTokenPattern.test(refreshToken)) return;
+  await revokeFamilyOf(hashOpaqueToken(refreshToken), { onlyIfReused: false });
+}
+
+/** `me` or a user id; email only for the user themself or an admin. */
+export async function getProfile(viewer: AccessClaims, id: string, objects: ObjectStore): Promise<Profile> {
+  const userId = id === 'me' ? viewer.userId : id;
+  if (!isUuid(userId)) throw notFound('No user with this id.');
+  const user = await findUserById(userId);
+  if (!user) throw id === 'me' ? unauthorized('The account of this token no longer exists.') : notFound('No user with this id.');
+  return toProfile(user, objects, { includeEmail: user.id === viewer.userId || viewer.role === 'admin' });
+}
+
+export async function updateProfile(viewer: AccessClaims, changes: z.infer<typeof profileChangesBody>, objects: ObjectStore): Promise<Profile> {
+  let user: UserRow | undefined;
+  try {
+    user = await updateUserProfile(viewer.userId, changes);
+  } catch (error) {
+    if (isUniqueViolation(error, 'users_nickname_key')) throw nicknameTaken();
+    throw error;
+  }
+  if (!user) throw unauthorized('The account of this token no longer exists.');
+  return toProfile(user, objects, { includeEmail: true });
+}

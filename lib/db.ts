@@ -1,0 +1,86 @@
+import pg from 'pg';
+import { config } from './config';
+import { HttpError, serviceUnavailable } from './errors';
+import { logEvent } from './log';
+
+/** Anything that runs a statement: the pool wrapper below or a client inside a transaction. */
+export interface Queryable {
+  query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
+}
+
+/** One small pool per container: Lambda runs one request at a time per sandbox. */
+export const pool = new pg.Pool({
+  connectionString: config().databaseUrl,
+  max: 2,
+  connectionTimeoutMillis: 3000,
+  idleTimeoutMillis: 60_000,
+  statement_timeout: 5000,
+  query_timeout: 6000,
+  application_name: 'portrait',
+  // Idle connections must not keep a process (a test worker, a script) alive.
+  allowExitOnIdle: true,
+});
+
+// An idle client whose socket died (server restart, frozen sandbox) must not crash the process.
+pool.on('error', (error) => logEvent('postgres idle client error', { code: (error as { code?: string }).code }));
+
+const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+
+/** True for failures of the connection itself, as opposed to a query the server rejected. */
+export function isConnectionError(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  if (code && (connectionErrorCodes.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03')) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout|Connection ended/i.test(message ?? '');
+}
+
+function translate(error: unknown): unknown {
+  if (error instanceof HttpError) return error;
+  if (isConnectionError(error)) return serviceUnavailable('database', error);
+  const code = (error as { code?: string })?.code;
+  if (code === '57014') return serviceUnavailable('database', error); // statement timeout
+  return error;
+}
+
+/** Runs one statement; a dropped connection is retried once on a fresh one. */
+export async function query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []) {
+  try {
+    return await pool.query<Row>(text, values);
+  } catch (error) {
+    if (!isConnectionError(error)) throw translate(error);
+    try {
+      return await pool.query<Row>(text, values);
+    } catch (retryError) {
+      throw translate(retryError);
+    }
+  }
+}
+
+/** Runs `work` in one transaction; rolls back on any error and always releases the client. */
+export async function transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw translate(error);
+  }
+  let broken = false;
+  try {
+    await client.query('begin');
+    const result = await work(client);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    broken = isConnectionError(error);
+    if (!broken) await client.query('rollback').catch(() => (broken = true));
+    throw translate(error);
+  } finally {
+    client.release(broken);
+  }
+}
+
+export const isUniqueViolation = (error: unknown, constraint?: string) =>
+  (error as { code?: string })?.code === '23505' &&
+  (constraint === undefined || (error as { constraint?: string }).constraint === constraint);
+
+/** The pool as a Queryable, for code that can run inside or outside a transaction. */
+export const db: Queryable = { query };

@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import middy, { type MiddlewareObj } from '@middy/core';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { HttpError } from './errors';
+import { logRequest } from './log';
+import { authenticate, type AccessClaims } from './tokens';
+
+export type ApiEvent = APIGatewayProxyEventV2;
+export type ApiResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
+
+/** Bodies this API accepts as JSON or forms are tiny; anything larger is refused before parsing. */
+export const MAX_FORM_BODY_BYTES = 16 * 1024;
+
+export interface ApiRequest<Body, Query> {
+  event: ApiEvent;
+  body: Body;
+  query: Query;
+  requestId: string;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+  pathParameters: Record<string, string | undefined>;
+  /** True when the body came as an HTML form post rather than JSON. */
+  isFormPost: boolean;
+  /** The caller, when the endpoint requires a Bearer token (auth: true). */
+  viewer: AccessClaims;
+}
+
+export interface EndpointOptions<Body, Query> {
+  /** json: JSON bodies only; json-or-form: JSON or application/x-www-form-urlencoded; none: no body read. */
+  bodyType?: 'json' | 'json-or-form' | 'none';
+  body?: z.ZodType<Body>;
+  query?: z.ZodType<Query>;
+  /** Require `Authorization: Bearer <access token>`; checked before the body is read. */
+  auth?: boolean;
+  /** Extra middlewares (e.g. multipart parsing) run after the boundary and before validation. */
+  middlewares?: MiddlewareObj<ApiEvent, ApiResponse, Error, Context>[];
+}
+
+type RequestState = { requestId: string; startedAt: number; viewer?: AccessClaims };
+const requestState = new WeakMap<object, RequestState>();
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** A JSON response with personal data: never cached by browsers or proxies. */
+export function privateJson(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return json(statusCode, body, { 'cache-control': 'no-store', ...headers });
+}
+
+export function noContent(): ApiResponse {
+  return { statusCode: 204, headers: { 'cache-control': 'no-store' } };
+}
+
+export function html(statusCode: number, markup: string, headers: Record<string, string> = {}): ApiResponse {
+  return {
+    statusCode,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+      'referrer-policy': 'no-referrer',
+      ...headers,
+    },
+    body: markup,
+  };
+}
+
+export function redirect(statusCode: 302 | 303, location: string, headers: Record<string, string> = {}): ApiResponse {
+  return { statusCode, headers: { location, ...headers } };
+}
+
+export function errorBody(error: HttpError) {
+  return {
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.details ? { details: error.details } : {}),
+    },
+  };
+}
+
+/** Turns any thrown value into an HttpError a client may see; internals never leak. */
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  const middyError = error as { statusCode?: number; message?: string; cause?: { package?: string } };
+  const fromPackage = middyError?.cause?.package;
+  if (typeof middyError?.statusCode === 'number' && fromPackage?.startsWith('@middy/')) {
+    return fromMiddyError(middyError.statusCode, middyError.message ?? '', fromPackage, error);
+  }
+  return new HttpError(500, 'internal_error', 'Something went wrong on our side. Please try again.', { cause: error });
+}
+
+function fromMiddyError(status: number, message: string, fromPackage: string, cause: unknown): HttpError {
+  if (fromPackage.endsWith('json-body-parser') || fromPackage.endsWith('urlencode-body-parser')) {
+    if (status === 415) {
+      return new HttpError(415, 'unsupported_media_type', 'Send the body as JSON with Content-Type: application/json.', { cause });
+    }
+    if (message.startsWith('Forbidden key')) {
+      return new HttpError(400, 'invalid_json', 'The JSON body contains a forbidden key.', { cause });
+    }
+    return new HttpError(400, 'invalid_json', 'The body is not valid JSON.', { cause });
+  }
+  if (status === 413) return new HttpError(413, 'file_too_large', 'The upload is larger than allowed.', { cause });
+  if (status === 415) return new HttpError(415, 'unsupported_media_type', 'Send the file as multipart/form-data.', { cause });
+  return new HttpError(400, 'invalid_multipart', 'The multipart body could not be read.', { cause });
+}
+
+/** Outermost middleware: request id, error rendering, one log line per request. */
+const boundary = (): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
+  before: (request) => {
+    const requestId = request.event.requestContext?.requestId || request.context?.awsRequestId || randomUUID();
+    requestState.set(request.event, { requestId, startedAt: performance.now() });
+  },
+  after: (request) => {
+    finish(request.event, request.response);
+  },
+  onError: (request) => {
+    const error = toHttpError(request.error);
+    request.response = json(error.status, errorBody(error.status < 500 ? error : genericFor(error)), {
+      'cache-control': 'no-store',
+      ...error.headers,
+    });
+    finish(request.event, request.response, error);
+  },
+});
+
+function genericFor(error: HttpError): HttpError {
+  // Above 500 only our own, deliberately written messages (e.g. 503) are shown.
+  return error.code === 'internal_error' || error.code === 'service_unavailable'
+    ? error
+    : new HttpError(error.status, 'internal_error', 'Something went wrong on our side. Please try again.');
+}
+
+function finish(event: ApiEvent, response: ApiResponse | null | undefined, error?: HttpError) {
+  const state = requestState.get(event) ?? { requestId: randomUUID(), startedAt: performance.now() };
+  if (!response) return;
+  response.headers = { ...response.headers, 'x-request-id': state.requestId };
+  logRequest({
+    requestId: state.requestId,
+    route: event.routeKey ?? `${event.requestContext?.http?.method} ${event.rawPath}`,
+    status: response.statusCode,
+    durationMs: Math.round((performance.now() - state.startedAt) * 10) / 10,
+    error,
+  });
+}
+
+const requireViewer = (): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
+  before: async ({ event }) => {
+    const viewer = await authenticate(lowerCaseHeaders(event.headers));
+    const state = requestState.get(event);
+    if (state) state.viewer = viewer;
+  },
+});
+
+/** Refuses bodies larger than the endpoint reads, before any parser or hash sees them. */
+const bodyLimit = (maxBytes: number): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
+  before: ({ event }) => {
+    if (!event.body) return;
+    const bytes = event.isBase64Encoded ? Math.floor((event.body.length * 3) / 4) : Buffer.byteLength(event.body);
+    if (bytes > maxBytes) {
+      throw new HttpError(413, 'payload_too_large', `The request body is larger than ${maxBytes} bytes.`);
+    }
+  },
+});
+
+/** Accepts JSON, or an HTML form when allowed; anything else is 415. */
+const bodyParsers = (bodyType: 'json' | 'json-or-form'): MiddlewareObj<ApiEvent, ApiResponse, Error, Context>[] => {
+  if (bodyType === 'json') return [requireBody(), httpJsonBodyParser() as MiddlewareObj<ApiEvent, ApiResponse, Error, Context>];
+  return [
+    requireBody(),
+    httpJsonBodyParser({ disableContentTypeError: true }) as MiddlewareObj<ApiEvent, ApiResponse, Error, Context>,
+    httpUrlencodeBodyParser({ disableContentTypeError: true }) as MiddlewareObj<ApiEvent, ApiResponse, Error, Context>,
+    {
+      before: ({ event }) => {
+        if (typeof event.body === 'string') {
+          throw new HttpError(415, 'unsupported_media_type', 'Send the body as JSON or as an HTML form.');
+        }
+      },
+    },
+  ];
+};
+
+const requireBody = (): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
+  before: ({ event }) => {
+    if (event.body === undefined || event.body === null || event.body === '') {
+      throw new HttpError(400, 'validation_failed', 'A request body is required.', { details: { body: 'is required' } });
+    }
+  },
+});
+
+/** zod → 400 validation_failed with one message per field. */
+export function validate<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'query'): T {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const details: Record<string, string> = {};
+  for (const issue of result.error.issues) {
+    const field = issue.path.length ? issue.path.join('.') : where;
+    details[field] ??= issue.message;
+  }
+  throw new HttpError(400, 'validation_failed', 'Some fields are missing or invalid.', { details });
+}
+
+function lowerCaseHeaders(headers: ApiEvent['headers'] | undefined): Record<string, string | undefined> {
+  const lowered: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) lowered[name.toLowerCase()] = value;
+  return lowered;
+}
+
+/**
+ * Builds a Lambda handler from one shared middleware stack:
+ * boundary (request id, errors, logs) → bearer token → body size limit → body parser → validation → handler.
+ */
+export function endpoint<Body = undefined, Query = undefined>(
+  options: EndpointOptions<Body, Query>,
+  run: (request: ApiRequest<Body, Query>) => Promise<ApiResponse>,
+) {
+  const bodyType = options.bodyType ?? (options.body ? 'json' : 'none');
+  const stack: MiddlewareObj<ApiEvent, ApiResponse, Error, Context>[] = [boundary()];
+  if (options.auth) stack.push(requireViewer());
+  if (bodyType !== 'none') stack.push(bodyLimit(MAX_FORM_BODY_BYTES), ...bodyParsers(bodyType));
+  stack.push(...(options.middlewares ?? []));
+
+  return middy<ApiEvent, ApiResponse, Error, Context>({ timeoutEarlyInMillis: 0 })
+    .use(stack)
+    .handler(async (event) => {
+      const headers = lowerCaseHeaders(event.headers);
+      const isFormPost = /^application\/x-www-form-urlencoded/i.test(headers['content-type'] ?? '');
+      return run({
+        event,
+        body: options.body ? validate(options.body, event.body, 'body') : (undefined as Body),
+        query: options.query ? validate(options.query, event.queryStringParameters, 'query') : (undefined as Query),
+        requestId: requestState.get(event)?.requestId ?? randomUUID(),
+        headers,
+        pathParameters: event.pathParameters ?? {},
+        isFormPost,
+        viewer: requestState.get(event)?.viewer as AccessClaims,
+      });
+    });
+}

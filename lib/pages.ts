@@ -1,0 +1,40 @@
+/** Small self-contained HTML pages for the verification link (no scripts, no external resources). */
+
+const escapeHtml = (value: string) =>
+  value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex"><title>${escapeHtml(title)} · Portrait</title>
+<style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#222;line-height:1.5}
+button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#2f6fed;color:#fff;cursor:pointer}</style>
+</head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+}
+
+/** The page behind the mailed link: only its button (a POST) uses the token, so link scanners cannot burn it. */
+export function confirmEmailPage(actionUrl: string, token: string): string {
+  return page(
+    'Confirm your email address',
+    `<p>Press the button to confirm your email address and finish creating your Portrait account.</p>
+<form method="post" action="${escapeHtml(actionUrl)}">
+<input type="hidden" name="token" value="${escapeHtml(token)}">
+<button type="submit">Confirm email address</button>
+</form>`,
+  );
+}
+
+export function incompleteLinkPage(): string {
+  return page('This link is incomplete', '<p>Open the link from the mail exactly as it was sent, or ask for a new mail.</p>');
+}
+
+export function emailConfirmedPage(): string {
+  return page('Email address confirmed', '<p>Thanks! Your email address is confirmed. You can now log in.</p>');
+}
+
+export function invalidLinkPage(): string {
+  return page(
+    'This link cannot be used',
+    '<p>The confirmation link is invalid, was already used, or has expired. Ask for a new confirmation mail and use the newest one.</p>',
+  );
+}

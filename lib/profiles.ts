@@ -1,0 +1,58 @@
+import { config } from './config';
+import { defaultAvatarKey, type ObjectStore } from './storage';
+import type { UserRow } from './users';
+
+export interface Picture {
+  default: boolean;
+  url: string;
+  variants: Record<string, string>;
+  expiresAt: string;
+}
+
+export interface Profile {
+  id: string;
+  email?: string;
+  emailVerified: boolean;
+  nickname: string;
+  firstName: string | null;
+  lastName: string | null;
+  bio: string | null;
+  role: UserRow['role'];
+  picture: Picture;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The size profiles link to as `picture.url`. */
+export const PROFILE_PICTURE_SIZE = 200;
+
+export const variantKey = (userId: string, pictureId: string, size: number) => `pictures/${userId}/${pictureId}/${size}.webp`;
+
+export function pictureKey(userId: string, pictureId: string | null, size: number): string {
+  return pictureId ? variantKey(userId, pictureId, size) : defaultAvatarKey(size);
+}
+
+/** Presigned URLs of every variant (the default avatar when the user has no picture). */
+export async function pictureOf(user: Pick<UserRow, 'id' | 'picture_id'>, objects: ObjectStore): Promise<Picture> {
+  const { sizes, urlTtl } = config().pictures;
+  const expiresAt = new Date(Date.now() + urlTtl * 1000).toISOString();
+  const urls = await Promise.all(sizes.map((size) => objects.presignGet(pictureKey(user.id, user.picture_id, size), urlTtl)));
+  const variants = Object.fromEntries(sizes.map((size, index) => [String(size), urls[index]!]));
+  return { default: !user.picture_id, url: variants[String(PROFILE_PICTURE_SIZE)]!, variants, expiresAt };
+}
+
+export async function toProfile(user: UserRow, objects: ObjectStore, options: { includeEmail: boolean }): Promise<Profile> {
+  return {
+    id: user.id,
+    ...(options.includeEmail ? { email: user.email } : {}),
+    emailVerified: user.email_verified_at !== null,
+    nickname: user.nickname,
+    firstName: user.first_name,
+    lastName: user.last_name,
+    bio: user.bio,
+    role: user.role,
+    picture: await pictureOf(user, objects),
+    createdAt: user.created_at.toISOString(),
+    updatedAt: user.updated_at.toISOString(),
+  };
+}

@@ -1,0 +1,94 @@
+import { randomInt } from 'node:crypto';
+import { query, type Queryable } from './db';
+import type { Role } from './tokens';
+
+export interface UserRow {
+  id: string;
+  email: string;
+  password_hash: string;
+  nickname: string;
+  first_name: string | null;
+  last_name: string | null;
+  bio: string | null;
+  role: Role;
+  email_verified_at: Date | null;
+  picture_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const columns = 'id, email, password_hash, nickname, first_name, last_name, bio, role, email_verified_at, picture_id, created_at, updated_at';
+
+export interface NewUser {
+  email: string;
+  passwordHash: string;
+  nickname: string;
+  firstName?: string;
+  lastName?: string;
+}
+
+/** Inserts the user unless the email exists; undefined means the email was already taken. */
+export async function insertUserIfNew(user: NewUser, db: Queryable): Promise<UserRow | undefined> {
+  const { rows } = await db.query<UserRow>(
+    `insert into users (email, password_hash, nickname, first_name, last_name)
+     values ($1, $2, $3, $4, $5)
+     on conflict (email) do nothing
+     returning ${columns}`,
+    [user.email, user.passwordHash, user.nickname, user.firstName ?? null, user.lastName ?? null],
+  );
+  return rows[0];
+}
+
+export async function findUserByEmail(email: string): Promise<UserRow | undefined> {
+  const { rows } = await query<UserRow>(`select ${columns} from users where email = $1`, [email]);
+  return rows[0];
+}
+
+export async function findUserById(id: string): Promise<UserRow | undefined> {
+  const { rows } = await query<UserRow>(`select ${columns} from users where id = $1`, [id]);
+  return rows[0];
+}
+
+export interface ProfileChanges {
+  nickname?: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  bio?: string | null;
+}
+
+/** Applies only the fields present in `changes`; the column list is fixed here, never taken from input. */
+export async function updateUserProfile(id: string, changes: ProfileChanges): Promise<UserRow | undefined> {
+  const fields: [string, unknown][] = [];
+  if (changes.nickname !== undefined) fields.push(['nickname', changes.nickname]);
+  if (changes.firstName !== undefined) fields.push(['first_name', changes.firstName]);
+  if (changes.lastName !== undefined) fields.push(['last_name', changes.lastName]);
+  if (changes.bio !== undefined) fields.push(['bio', changes.bio]);
+  if (fields.length === 0) return findUserById(id);
+  const assignments = fields.map(([column], index) => `${column} = $${index + 2}`).join(', ');
+  const { rows } = await query<UserRow>(
+    `update users set ${assignments}, updated_at = now() where id = $1 returning ${columns}`,
+    [id, ...fields.map(([, value]) => value)],
+  );
+  return rows[0];
+}
+
+export async function isNicknameTaken(nickname: string, exceptUserId?: string): Promise<boolean> {
+  const { rows } = await query(`select 1 from users where lower(nickname) = lower($1) and id is distinct from $2`, [nickname, exceptUserId ?? null]);
+  return rows.length > 0;
+}
+
+const adjectives = [
+  'brave', 'calm', 'clever', 'cosy', 'curious', 'daring', 'eager', 'fancy', 'gentle', 'happy', 'jolly', 'kind',
+  'lively', 'lucky', 'mellow', 'merry', 'nimble', 'proud', 'quick', 'quiet', 'shiny', 'silly', 'sunny', 'swift',
+  'tidy', 'witty', 'zesty', 'bold', 'bright', 'cheerful',
+];
+const animals = [
+  'badger', 'beaver', 'bison', 'crane', 'dolphin', 'falcon', 'ferret', 'fox', 'gecko', 'heron', 'ibis', 'koala',
+  'lemur', 'lynx', 'marten', 'meerkat', 'moose', 'narwhal', 'otter', 'owl', 'panda', 'puffin', 'quokka', 'raven',
+  'seal', 'sloth', 'tapir', 'walrus', 'wombat', 'yak',
+];
+
+/** adjective_animal_123 */
+export function generateNickname(): string {
+  return `${adjectives[randomInt(adjectives.length)]}_${animals[randomInt(animals.length)]}_${randomInt(1000).toString().padStart(3, '0')}`;
+}

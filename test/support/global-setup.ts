@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startMailCatcher, startPostgres, startS3 } from '../../scripts/stack';
+import { runMigrations } from '../../scripts/migrations';
+import { testStack } from './stack-handle';
+
+/**
+ * Starts what the tests need on free ports (embedded Postgres unless TEST_DATABASE_URL is set,
+ * s3rver, an SMTP catcher), migrates, and hands the settings to every worker through process.env.
+ */
+export default async function globalSetup() {
+  const started = performance.now();
+  const root = await mkdtemp(path.join(tmpdir(), 'portrait-test-'));
+  // Under root, embedded Postgres runs as the postgres user, which must be able to reach its data dir.
+  await chmod(root, 0o755);
+  const [postgres, s3, mail] = await Promise.all([
+    process.env.TEST_DATABASE_URL ? undefined : startPostgres({ dataDir: path.join(root, 'postgres'), persistent: false }),
+    startS3({ dir: path.join(root, 's3') }),
+    startMailCatcher({ dir: path.join(root, 'mail') }),
+  ]);
+  testStack.set({ root, postgres, s3, mail });
+
+  const databaseUrl = process.env.TEST_DATABASE_URL ?? postgres!.url;
+  await runMigrations(databaseUrl);
+
+  Object.assign(process.env, {
+    DATABASE_URL: databaseUrl,
+    S3_ENDPOINT: s3.endpoint,
+    S3_PUBLIC_ENDPOINT: s3.endpoint,
+    S3_REGION: 'us-east-1',
+    S3_BUCKET: 'portrait-test',
+    S3_ACCESS_KEY_ID: s3.accessKeyId,
+    S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    JWT_ISSUER: 'portrait-test',
+    JWT_AUDIENCE: 'portrait-test-api',
+    SMTP_URL: mail.url,
+    MAIL_FROM: 'Portrait Test <no-reply@portrait.test>',
+    PUBLIC_BASE_URL: 'http://localhost:3000',
+    TEST_MAIL_DIR: path.join(root, 'mail'),
+    TEST_DATA_DIR: root,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+  });
+
+  // Bucket and default avatar, as the picture functions set them up at cold start.
+  const { ensureBucket } = await import('../../lib/storage');
+  const { config } = await import('../../lib/config');
+  const { renderDefaultAvatar } = await import('../../lib/images');
+  await ensureBucket({ sizes: config().pictures.sizes, render: renderDefaultAvatar });
+  process.stderr.write(`\ntest stack ready in ${Math.round(performance.now() - started)} ms (${root})\n`);
+}

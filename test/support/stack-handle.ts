@@ -1,0 +1,21 @@
+import type { RunningMailCatcher, RunningPostgres, RunningS3 } from '../../scripts/stack';
+
+interface TestStack {
+  root: string;
+  postgres?: RunningPostgres;
+  s3: RunningS3;
+  mail: RunningMailCatcher;
+}
+
+// globalSetup and globalTeardown run in the same process; this carries the running services between them.
+const key = Symbol.for('portrait.testStack');
+const store = globalThis as unknown as Record<symbol, TestStack | undefined>;
+
+export const testStack = {
+  set(stack: TestStack) {
+    store[key] = stack;
+  },
+  get(): TestStack | undefined {
+    return store[key];
+  },
+};
