@@ -11,6 +11,7 @@ const registerWith = (json: unknown, headers?: Record<string, string>) =>
 
 const mailsTo = async (email: string) => (await readMails(process.env.TEST_MAIL_DIR!)).filter((mail) => mail.to.includes(email));
 const usersWith = async (email: string) => (await query('select * from users where email = $1', [email])).rows;
+const userWith = async (email: string): Promise<any> => (await usersWith(email))[0];
 
 describe('POST /auth/register', () => {
   test('a new email gets an account, a 202 and a verification mail with a link from PUBLIC_BASE_URL', async () => {
@@ -24,7 +25,7 @@ describe('POST /auth/register', () => {
     expect(mail.text).toContain('http://localhost:3000/auth/verify-email?token=');
     expect(mail.html).toContain('http://localhost:3000/auth/verify-email?token=');
     expect(verificationTokenIn(mail)).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const [user] = await usersWith(email);
+    const user = await userWith(email);
     expect(user).toMatchObject({ first_name: 'Ada', last_name: 'Lovelace', role: 'user', email_verified_at: null, picture_id: null });
     expect(user.password_hash).toMatch(/^scrypt\$v=1\$N=32768,r=8,p=3\$/);
     expect(user.password_hash).not.toContain(PASSWORD);
@@ -48,14 +49,14 @@ describe('POST /auth/register', () => {
     );
     const { createHash } = await import('node:crypto');
     expect(rows).toHaveLength(1);
-    expect(rows[0].hash).toBe(createHash('sha256').update(token).digest('hex'));
-    expect(rows[0].ttl).toBe(86400);
+    expect(rows[0]!.hash).toBe(createHash('sha256').update(token).digest('hex'));
+    expect(rows[0]!.ttl).toBe(86400);
   });
 
   test('email is trimmed and lower-cased; the nickname is generated when absent', async () => {
     const email = uniqueEmail();
     expect((await registerWith({ email: `  ${email.toUpperCase()}  `, password: PASSWORD })).status).toBe(202);
-    const [user] = await usersWith(email);
+    const user = await userWith(email);
     expect(user.nickname).toMatch(/^[a-z]+_[a-z]+_\d{3}$/);
   });
 
@@ -117,7 +118,7 @@ describe('POST /auth/register', () => {
     const email = uniqueEmail();
     const response = await registerWith({ email, password: PASSWORD, role: 'admin', emailVerified: true, email_verified_at: '2020-01-01', id: '00000000-0000-0000-0000-000000000000' });
     expect(response.status).toBe(202);
-    const [user] = await usersWith(email);
+    const user = await userWith(email);
     expect(user.role).toBe('user');
     expect(user.email_verified_at).toBeNull();
     expect(user.id).not.toBe('00000000-0000-0000-0000-000000000000');

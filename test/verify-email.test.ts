@@ -14,7 +14,7 @@ const confirmForm = (token: string) =>
     body: new URLSearchParams({ token }).toString(),
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
   });
-const verifiedAt = async (email: string) => (await query('select email_verified_at from users where email = $1', [email])).rows[0].email_verified_at;
+const verifiedAt = async (email: string) => (await query('select email_verified_at from users where email = $1', [email])).rows[0]!.email_verified_at;
 
 describe('GET /auth/verify-email', () => {
   test('shows a page whose form posts the token, and consumes nothing', async () => {

@@ -1,0 +1,261 @@
+import { beforeAll, describe, expect, test } from '@jest/globals';
+import sharp from 'sharp';
+import { HttpError } from '../lib/errors';
+import { detectImageType, processPicture, renderDefaultAvatar, renderVariants } from '../lib/images';
+import * as fixtures from './support/images';
+
+const SIZES = [64, 200, 512];
+const OPTIONS = { maxPixels: 40_000_000, sizes: SIZES };
+
+async function rejectionOf(promise: Promise<unknown>): Promise<HttpError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(HttpError);
+  return error as HttpError;
+}
+
+const containsBytes = (haystack: Buffer, needle: string) => haystack.includes(Buffer.from(needle, 'latin1'));
+
+describe('detectImageType', () => {
+  test.each([
+    ['jpeg', fixtures.smallJpeg],
+    ['png', fixtures.transparentPng],
+    ['gif', fixtures.animatedGif],
+    ['webp', fixtures.blueWebp],
+  ])('recognises %s by its magic bytes', async (type, build) => {
+    expect(await detectImageType(await build())).toBe(type);
+  });
+
+  test('treats an animated PNG as a PNG', async () => {
+    expect(await detectImageType(await fixtures.animatedPng())).toBe('png');
+  });
+
+  test.each([
+    ['SVG', fixtures.svgDocument],
+    ['HTML', fixtures.htmlDocument],
+    ['plain text', fixtures.plainText],
+    ['PDF', fixtures.pdfHeader],
+    ['TIFF', fixtures.smallTiff],
+    ['AVIF', fixtures.smallAvif],
+    ['HEIC', fixtures.heicHeader],
+    ['BMP', fixtures.smallBmp],
+    ['PSD', fixtures.psdHeader],
+    ['JPEG 2000', fixtures.jpeg2000Header],
+    ['ZIP', fixtures.emptyZip],
+    ['an empty file', () => Buffer.alloc(0)],
+  ])('rejects %s as 415 naming the accepted types', async (_name, build) => {
+    const error = await rejectionOf(detectImageType(await build()));
+
+    expect(error).toMatchObject({ status: 415, code: 'unsupported_media_type' });
+    expect(error.message).toMatch(/JPEG, PNG, GIF and WebP/);
+  });
+});
+
+describe('renderVariants of a 12 MP camera photo', () => {
+  let variants: Map<number, Buffer>;
+
+  beforeAll(async () => {
+    variants = await renderVariants(await fixtures.cameraPhoto12mp(), OPTIONS);
+  });
+
+  test('emits one square WebP per requested size', async () => {
+    const shapes = await Promise.all(
+      [...variants].map(async ([size, webp]) => {
+        const { format, width, height } = await sharp(webp).metadata();
+        return { size, format, width, height };
+      }),
+    );
+
+    expect(shapes).toEqual(SIZES.map((size) => ({ size, format: 'webp', width: size, height: size })));
+  });
+
+  test('applies the EXIF orientation: the stored bottom band ends up on the left', async () => {
+    const variant = variants.get(512)!;
+
+    expect(fixtures.isNear(await fixtures.pixelAt(variant, 40, 256), fixtures.RED)).toBe(true);
+    expect(fixtures.isNear(await fixtures.pixelAt(variant, 470, 256), fixtures.BLUE)).toBe(true);
+    expect(fixtures.isNear(await fixtures.pixelAt(variant, 300, 500), fixtures.BLUE)).toBe(true);
+  });
+
+  test('drops EXIF (with GPS), ICC and XMP from every variant', async () => {
+    const upload = await sharp(await fixtures.cameraPhoto12mp()).metadata();
+    const gpsPointerTag = Buffer.from([0x25, 0x88]); // 0x8825, little-endian
+    expect([upload.exif?.includes(gpsPointerTag), !!upload.icc, !!upload.xmp]).toEqual([true, true, true]);
+
+    for (const webp of variants.values()) {
+      const { exif, icc, xmp, orientation } = await sharp(webp).metadata();
+
+      expect({ exif, icc, xmp, orientation }).toEqual({ exif: undefined, icc: undefined, xmp: undefined, orientation: undefined });
+      for (const marker of ['Exif', 'EXIF', 'ICCP', 'XMP ', 'PortraitCam']) expect(containsBytes(webp, marker)).toBe(false);
+    }
+  });
+});
+
+describe('renderVariants', () => {
+  test('keeps the transparency of a PNG with alpha', async () => {
+    const variant = (await renderVariants(await fixtures.transparentPng(), OPTIONS)).get(200)!;
+
+    expect((await sharp(variant).metadata()).hasAlpha).toBe(true);
+    expect((await fixtures.pixelAt(variant, 5, 5))[3]).toBe(0);
+    expect(await fixtures.pixelAt(variant, 100, 100)).toEqual([...fixtures.GREEN, 255]);
+  });
+
+  test('keeps only the first frame of an animated GIF', async () => {
+    const variant = (await renderVariants(await fixtures.animatedGif(), OPTIONS)).get(512)!;
+
+    expect((await sharp(variant).metadata()).pages).toBeUndefined();
+    for (const [x, y] of [[5, 5], [256, 256], [506, 506]] as const) {
+      expect(fixtures.isNear(await fixtures.pixelAt(variant, x, y), fixtures.RED)).toBe(true);
+    }
+  });
+
+  test('renders a WebP upload', async () => {
+    const variant = (await renderVariants(await fixtures.blueWebp(), OPTIONS)).get(64)!;
+
+    expect(fixtures.isNear(await fixtures.pixelAt(variant, 32, 32), fixtures.BLUE)).toBe(true);
+  });
+
+  test('enlarges a picture smaller than the largest size to exact squares', async () => {
+    const variants = await renderVariants(await fixtures.smallJpeg(100, 80), OPTIONS);
+
+    const { width, height } = await sharp(variants.get(512)!).metadata();
+    expect({ width, height }).toEqual({ width: 512, height: 512 });
+  });
+
+  test('keeps an off-centre face in frame (attention crop, not centre crop)', async () => {
+    const variant = (await renderVariants(await fixtures.offCentreFace(), OPTIONS)).get(200)!;
+
+    const { data } = await sharp(variant).raw().toBuffer({ resolveWithObject: true });
+    const skinPixels = [...Array(data.length / 3).keys()].filter((pixel) =>
+      fixtures.isNear([...data.subarray(pixel * 3, pixel * 3 + 3)], [224, 172, 140], 20),
+    ).length;
+    expect(skinPixels).toBeGreaterThan((200 * 200) / 4);
+  });
+
+  test('rejects a truncated JPEG as 422 invalid_image', async () => {
+    const error = await rejectionOf(renderVariants(await fixtures.truncatedJpeg(), OPTIONS));
+
+    expect(error).toMatchObject({ status: 422, code: 'invalid_image' });
+  });
+
+  test("keeps sharp's message as the cause, never as the message", async () => {
+    const error = await rejectionOf(renderVariants(await fixtures.truncatedJpeg(), OPTIONS));
+
+    expect(error.message).not.toMatch(/vips|jpeg/i);
+    expect((error.cause as Error).message).toMatch(/^VipsJpeg: /);
+  });
+
+  test('rejects a header that claims 100000×100000 pixels as 422 image_too_large', async () => {
+    const error = await rejectionOf(renderVariants(fixtures.pngClaimingDimensions(), OPTIONS));
+
+    expect(error).toMatchObject({ status: 422, code: 'image_too_large' });
+  });
+
+  test('rejects a real picture one pixel over maxPixels as 422 image_too_large', async () => {
+    const picture = await fixtures.smallJpeg(320, 240);
+
+    const error = await rejectionOf(renderVariants(picture, { ...OPTIONS, maxPixels: 320 * 240 - 1 }));
+
+    expect(error).toMatchObject({ status: 422, code: 'image_too_large' });
+  });
+
+  test('accepts a picture of exactly maxPixels', async () => {
+    const variants = await renderVariants(await fixtures.smallJpeg(320, 240), { ...OPTIONS, maxPixels: 320 * 240 });
+
+    expect([...variants.keys()]).toEqual(SIZES);
+  });
+
+  test('refuses a maxPixels of 0 instead of letting sharp read it as "no limit"', async () => {
+    await expect(renderVariants(await fixtures.smallJpeg(), { ...OPTIONS, maxPixels: 0 })).rejects.toThrow(RangeError);
+  });
+
+  test('answers every damaged JPEG, PNG, GIF and WebP with variants or a 422', async () => {
+    const originals = [
+      await fixtures.smallJpeg(48, 32),
+      await fixtures.transparentPng(),
+      await fixtures.animatedGif(48, 32),
+      await fixtures.blueWebp(),
+    ];
+    let seed = 7;
+    const random = (below: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % below;
+    };
+    const damaged = originals.flatMap((original) => [
+      ...[0.1, 0.3, 0.5, 0.7, 0.9].map((share) => original.subarray(0, Math.floor(original.length * share))),
+      ...Array.from({ length: 20 }, () => {
+        const copy = Buffer.from(original);
+        for (let flips = 0; flips < 4; flips++) copy[random(copy.length)] = random(256);
+        return copy;
+      }),
+    ]);
+
+    const outcomes = await Promise.all(
+      damaged.map((bytes) =>
+        renderVariants(bytes, { maxPixels: 40_000_000, sizes: [64] }).then(
+          () => 'rendered',
+          (error: unknown) => (error instanceof HttpError && error.status === 422 ? '422' : String(error)),
+        ),
+      ),
+    );
+
+    expect(outcomes.filter((outcome) => outcome !== 'rendered' && outcome !== '422')).toEqual([]);
+    expect(outcomes).toContain('422');
+  });
+});
+
+describe('processPicture', () => {
+  test('returns the sniffed type with a variant per size', async () => {
+    const picture = await processPicture(await fixtures.transparentPng(), OPTIONS);
+
+    expect(picture.type).toBe('png');
+    expect([...picture.variants.keys()]).toEqual(SIZES);
+  });
+
+  test('renders an animated PNG from its default image', async () => {
+    const picture = await processPicture(await fixtures.animatedPng(), OPTIONS);
+
+    expect(fixtures.isNear(await fixtures.pixelAt(picture.variants.get(64)!, 32, 32), fixtures.RED)).toBe(true);
+  });
+
+  test('rejects a TIFF that sharp could decode with 415', async () => {
+    const error = await rejectionOf(processPicture(await fixtures.smallTiff(), OPTIONS));
+
+    expect(error).toMatchObject({ status: 415, code: 'unsupported_media_type' });
+  });
+
+  test('re-encodes a PHP polyglot JPEG without its payload', async () => {
+    const upload = await fixtures.phpPolyglotJpeg();
+    expect(containsBytes(upload, fixtures.PHP_PAYLOAD)).toBe(true);
+
+    const picture = await processPicture(upload, OPTIONS);
+
+    expect(picture.type).toBe('jpeg');
+    for (const webp of picture.variants.values()) expect(containsBytes(webp, '<?php')).toBe(false);
+  });
+});
+
+describe('renderDefaultAvatar', () => {
+  test('draws one square WebP per size', async () => {
+    const avatars = await renderDefaultAvatar(SIZES);
+
+    const shapes = await Promise.all(
+      [...avatars].map(async ([size, webp]) => {
+        const { format, width, height } = await sharp(webp).metadata();
+        return { size, format, width, height };
+      }),
+    );
+    expect(shapes).toEqual(SIZES.map((size) => ({ size, format: 'webp', width: size, height: size })));
+  });
+
+  test('shows a darker head on a light background', async () => {
+    const avatar = (await renderDefaultAvatar([256])).get(256)!;
+
+    const [background] = await fixtures.pixelAt(avatar, 8, 8);
+    const [head] = await fixtures.pixelAt(avatar, 128, 100);
+    expect(background).toBeGreaterThan(200);
+    expect(head).toBeLessThan(160);
+  });
+});
