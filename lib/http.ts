@@ -161,13 +161,14 @@ const requireViewer = (): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> =
 });
 
 /** Refuses bodies larger than the endpoint reads, before any parser or hash sees them. */
-const bodyLimit = (maxBytes: number): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
+export const bodyLimit = (
+  maxBytes: number,
+  tooLarge = () => new HttpError(413, 'payload_too_large', `The request body is larger than ${maxBytes} bytes.`),
+): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
   before: ({ event }) => {
     if (!event.body) return;
     const bytes = event.isBase64Encoded ? Math.floor((event.body.length * 3) / 4) : Buffer.byteLength(event.body);
-    if (bytes > maxBytes) {
-      throw new HttpError(413, 'payload_too_large', `The request body is larger than ${maxBytes} bytes.`);
-    }
+    if (bytes > maxBytes) throw tooLarge();
   },
 });
 

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { config } from '../lib/config';
+import { notFound } from '../lib/errors';
+import { endpoint, redirect } from '../lib/http';
+import { PROFILE_PICTURE_SIZE, pictureKey } from '../lib/profiles';
+import { services } from '../lib/services';
+import { isUuid } from '../lib/tokens';
+import { findUserById } from '../lib/users';
+
+const { sizes, urlTtl } = config().pictures;
+const sizeQuery = z.object({
+  size: z.coerce
+    .number({ error: `must be one of ${sizes.join(', ')}` })
+    .refine((size) => sizes.includes(size), `must be one of ${sizes.join(', ')}`)
+    .default(PROFILE_PICTURE_SIZE),
+});
+
+// GET /users/{id}/picture?size=200 — 302 to a presigned URL (the default avatar when there is no picture).
+export const handler = endpoint({ query: sizeQuery }, async ({ pathParameters, query }) => {
+  const id = pathParameters.id ?? '';
+  const user = isUuid(id) ? await findUserById(id) : undefined;
+  if (!user) throw notFound('No user with this id.');
+  const url = await services.objects.presignGet(pictureKey(user.id, user.picture_id, query.size), urlTtl);
+  // A cached redirect must never outlive the URL it points to.
+  return redirect(302, url, { 'cache-control': `private, max-age=${Math.max(0, Math.floor(urlTtl / 2))}` });
+});
