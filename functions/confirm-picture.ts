@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { endpoint, privateJson } from '../lib/http';
-import { confirmDirectUpload, ensurePictureBucket } from '../lib/pictures';
+import { confirmDirectUpload, ensurePictureBucket } from '../lib/picture-uploads';
 import { toProfile } from '../lib/profiles';
 import { services } from '../lib/services';
 

@@ -1,7 +1,8 @@
 import { config } from '../lib/config';
 import { endpoint, privateJson } from '../lib/http';
 import { multipartFile, singleFile } from '../lib/multipart';
-import { ensurePictureBucket, fileTooLarge, pictureOwnerFor, replacePicture } from '../lib/pictures';
+import { ensurePictureBucket, replacePicture } from '../lib/picture-uploads';
+import { fileTooLarge, pictureOwnerFor } from '../lib/pictures';
 import { toProfile } from '../lib/profiles';
 import { services } from '../lib/services';
 

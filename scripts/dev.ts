@@ -89,7 +89,7 @@ async function prepare() {
   say(applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
   // Settings are validated here first, so a bad one stops dev with its name before serverless starts.
   const { config } = await import('../lib/config');
-  const { ensurePictureBucket } = await import('../lib/pictures');
+  const { ensurePictureBucket } = await import('../lib/picture-uploads');
   config();
   await ensurePictureBucket();
   say(`bucket "${process.env.S3_BUCKET}" ready with the default avatar`);

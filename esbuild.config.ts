@@ -1,0 +1,73 @@
+// Build options for serverless-esbuild (`custom.esbuild.config` in serverless.yml).
+//
+// serverless-esbuild loads this file with `require()` and calls the result with the
+// Serverless instance (node_modules/serverless-esbuild/dist/index.js, getBuildOptions).
+// Node 24 strips the types and, because the package is `"type": "module"`, loads it as
+// ESM; `require(esm)` returns the export named 'module.exports' as the module value.
+// So run Serverless on Node 24 (`npx serverless …` or an npm script), never on Node 20.
+import type { BuildOptions } from 'esbuild';
+
+interface ServerlessInstance {
+  processedInput: { commands: string[] };
+}
+
+// serverless-esbuild's own options (stripped before esbuild sees the rest).
+interface PluginOptions {
+  exclude: string[];
+  outputFileExtension: '.mjs';
+  packager: 'npm';
+  packagerOptions: { scripts: string[] };
+  watch: { pattern: string[]; ignore: string[] };
+}
+
+// Native, so never bundled; installed into the zips of the functions that import it.
+const NATIVE_MODULES = ['sharp'];
+
+// Runs after the packager's `npm prune` in .esbuild/.build, so the Lambda binaries stay
+// (an `installExtraArgs` platform switch would be pruned away again).
+const INSTALL_LAMBDA_BINARIES = 'npm install --os=linux --libc=glibc --cpu=x64 sharp';
+
+// ESM output cannot `require()`: give bundled CommonJS (pg, nodemailer, …) a real one.
+const ESM_REQUIRE_SHIM = [
+  "import { createRequire as __portraitCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __portraitFileURLToPath } from 'node:url';",
+  "import { dirname as __portraitDirname } from 'node:path';",
+  'const require = __portraitCreateRequire(import.meta.url);',
+  'const __filename = __portraitFileURLToPath(import.meta.url);',
+  'const __dirname = __portraitDirname(__filename);',
+].join('\n');
+
+export default function esbuildConfig(serverless: ServerlessInstance): BuildOptions & PluginOptions {
+  // Offline and local invokes load externals from the project's own node_modules:
+  // skip the per-build `npm ci` + Linux install that packaging needs.
+  const [command] = serverless.processedInput.commands;
+  const runsLocally = command === 'offline' || command === 'invoke';
+
+  return {
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    outputFileExtension: '.mjs',
+    // ESM builds of dual packages first (jose, middy, the AWS SDK), CommonJS otherwise.
+    mainFields: ['module', 'main'],
+    minify: true,
+    treeShaking: true,
+    sourcemap: true,
+    sourcesContent: false,
+    legalComments: 'none',
+    banner: { js: ESM_REQUIRE_SHIM },
+    external: NATIVE_MODULES,
+    // `exclude` = external but never installed: pg's optional native binding.
+    exclude: runsLocally ? ['pg-native', ...NATIVE_MODULES] : ['pg-native'],
+    packager: 'npm',
+    packagerOptions: { scripts: [INSTALL_LAMBDA_BINARIES] },
+    watch: {
+      pattern: ['functions/**/*.ts', 'lib/**/*.ts'],
+      ignore: ['.esbuild', '.serverless', '.data', 'node_modules', 'test'],
+    },
+  };
+}
+
+// What `require()` of this ES module returns (Node ≥ 22.12 / 23 require(esm) interop).
+export { esbuildConfig as 'module.exports' };

@@ -1,0 +1,67 @@
+/**
+ * The upload pipeline: check, render (sharp), store, commit. Only the functions that decode images
+ * import this module, so only their bundles carry sharp.
+ */
+import { randomUUID } from 'node:crypto';
+import { config } from './config';
+import { transaction } from './db';
+import { HttpError, forbidden, notFound } from './errors';
+import { processPicture, renderDefaultAvatar } from './images';
+import { logEvent } from './log';
+import { commitPictureId, deletePictureObjects, fileTooLarge, incomingPrefix } from './pictures';
+import { variantKey } from './profiles';
+import { ensureBucket, type ObjectStore } from './storage';
+import { isUuid } from './tokens';
+import type { UserRow } from './users';
+
+/** Bucket and default avatar, set up once per container by the functions that can render images. */
+export const ensurePictureBucket = () => ensureBucket({ sizes: config().pictures.sizes, render: renderDefaultAvatar });
+
+/**
+ * Checks and renders the bytes, stores every variant under a new pictureId, commits it, and only then
+ * deletes the replaced picture. If anything fails before the commit, the new objects are removed and the
+ * user keeps the old picture.
+ */
+export async function replacePicture(userId: string, bytes: Uint8Array, objects: ObjectStore): Promise<UserRow> {
+  const { maxBytes, maxPixels, sizes } = config().pictures;
+  if (bytes.byteLength > maxBytes) throw fileTooLarge(maxBytes);
+  const { variants } = await processPicture(bytes, { maxPixels, sizes });
+
+  const pictureId = randomUUID();
+  const keys = sizes.map((size) => variantKey(userId, pictureId, size));
+  let user: (UserRow & { previous_picture_id: string | null }) | undefined;
+  try {
+    await Promise.all(sizes.map((size) => objects.put(variantKey(userId, pictureId, size), variants.get(size)!, 'image/webp')));
+    user = await transaction((db) => commitPictureId(db, userId, pictureId));
+    if (!user) throw notFound('No user with this id.');
+  } catch (error) {
+    await objects.deleteMany(keys).catch(() => logEvent('could not delete objects of a failed upload', { userId, pictureId }));
+    throw error;
+  }
+  if (user.previous_picture_id) await deletePictureObjects(objects, userId, user.previous_picture_id);
+  return user;
+}
+
+/**
+ * Runs a direct upload through the same pipeline; the raw upload is deleted whatever the outcome, except
+ * a 503: that tells the client to try again, and the retry needs the upload.
+ */
+export async function confirmDirectUpload(userId: string, key: string, objects: ObjectStore): Promise<UserRow> {
+  const prefix = incomingPrefix(userId);
+  if (!key.startsWith(prefix) || !isUuid(key.slice(prefix.length))) {
+    throw forbidden('This key is not one of your uploads. Use the key from POST /users/me/picture/upload-url.');
+  }
+  const { maxBytes } = config().pictures;
+  let keepForRetry = false;
+  try {
+    // s3rver ignores the POST policy, so the size is checked here as well as by S3.
+    const bytes = await objects.get(key, maxBytes);
+    if (!bytes) throw new HttpError(400, 'missing_file', 'Nothing was uploaded under this key (or it was already used).');
+    return await replacePicture(userId, bytes, objects);
+  } catch (error) {
+    keepForRetry = error instanceof HttpError && error.status === 503;
+    throw error;
+  } finally {
+    if (!keepForRetry) await objects.deleteMany([key]).catch(() => logEvent('could not delete a raw upload', { userId }));
+  }
+}
