@@ -116,7 +116,8 @@ function fromMiddyError(status: number, message: string, fromPackage: string, ca
 /** Outermost middleware: request id, error rendering, one log line per request. */
 const boundary = (): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
   before: (request) => {
-    const requestId = request.event.requestContext?.requestId || request.context?.awsRequestId || randomUUID();
+    // Lambda's request id: unique on AWS and under serverless-offline (whose API request id is a constant).
+    const requestId = request.context?.awsRequestId || request.event.requestContext?.requestId || randomUUID();
     requestState.set(request.event, { requestId, startedAt: performance.now() });
   },
   after: (request) => {
