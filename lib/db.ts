@@ -12,7 +12,8 @@ export interface Queryable {
 export const pool = new pg.Pool({
   connectionString: config().databaseUrl,
   max: 2,
-  connectionTimeoutMillis: 3000,
+  // Connect attempt + one retry must stay within the few seconds a 503 may take.
+  connectionTimeoutMillis: 2500,
   idleTimeoutMillis: 60_000,
   statement_timeout: 5000,
   query_timeout: 6000,
@@ -41,12 +42,16 @@ function translate(error: unknown): unknown {
   return error;
 }
 
+/** A connect that timed out would time out again: retrying it only doubles the wait for the 503. */
+const isConnectTimeout = (error: unknown) =>
+  /timeout exceeded when trying to connect|Connection terminated due to connection timeout/i.test((error as { message?: string })?.message ?? '');
+
 /** Runs one statement; a dropped connection is retried once on a fresh one. */
 export async function query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []) {
   try {
     return await pool.query<Row>(text, values);
   } catch (error) {
-    if (!isConnectionError(error)) throw translate(error);
+    if (!isConnectionError(error) || isConnectTimeout(error)) throw translate(error);
     try {
       return await pool.query<Row>(text, values);
     } catch (retryError) {

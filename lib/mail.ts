@@ -1,6 +1,7 @@
 import nodemailer from 'nodemailer';
 import { config } from './config';
 import { serviceUnavailable } from './errors';
+import { escapeHtml } from './pages';
 
 export interface MailMessage {
   to: string;
@@ -30,9 +31,6 @@ export const smtpMailer: Mailer = {
     }
   },
 };
-
-const escapeHtml = (value: string) =>
-  value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function layout(title: string, paragraphs: string[], action?: { label: string; url: string }) {
   const button = action
