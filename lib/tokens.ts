@@ -15,6 +15,8 @@ const algorithm = 'HS256';
 /** Anything longer is not one of our tokens; refuse it before any crypto. */
 const MAX_JWT_LENGTH = 2048;
 const ACCESS_TOKEN_TYPE = 'at+jwt';
+/** How far the clocks of the containers that sign and verify tokens may disagree. */
+const MAX_CLOCK_SKEW_SECONDS = 60;
 
 export async function signAccessToken({ userId, role }: AccessClaims): Promise<string> {
   const { secret, issuer, audience, accessTokenTtl } = config().jwt;
@@ -50,6 +52,8 @@ export async function verifyAccessToken(token: string): Promise<AccessClaims> {
     });
     const role = payload.role as Role;
     if (typeof payload.sub !== 'string' || !isUuid(payload.sub) || !roles.includes(role)) throw invalid();
+    // We sign with iat = now: a token "issued" later than now (beyond clock skew) is not one of ours.
+    if (payload.iat! > Math.floor(Date.now() / 1000) + MAX_CLOCK_SKEW_SECONDS) throw invalid();
     return { userId: payload.sub, role };
   } catch (error) {
     if (error instanceof HttpError) throw error;
