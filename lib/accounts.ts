@@ -235,11 +235,15 @@ async function revokeFamilyOf(tokenHash: Buffer, { onlyIfReused }: { onlyIfReuse
   const statement = `update refresh_tokens set revoked_at = now()
      where revoked_at is null and family_id = (
        select family_id from refresh_tokens where token_hash = $1 ${onlyIfReused ? 'and replaced_by is not null' : ''})`;
-  try {
-    await query(statement, [tokenHash]);
-  } catch (error) {
-    // Parallel revocations of one family may deadlock; one of them has done the work.
-    if ((error as { code?: string }).code !== '40P01') throw error;
+  // A refresh holding a token of the family commits its successor while this statement waits for that row,
+  // and the statement's snapshot cannot see the successor: repeat until a pass finds nothing left to revoke.
+  for (let pass = 0; pass < 5; pass += 1) {
+    try {
+      if (!(await query(statement, [tokenHash])).rowCount) return;
+    } catch (error) {
+      // Parallel revocations of one family may deadlock; the next pass sees what the other one did.
+      if ((error as { code?: string }).code !== '40P01') throw error;
+    }
   }
 }
 

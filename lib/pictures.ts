@@ -50,6 +50,8 @@ export async function commitPictureId(db: Queryable, userId: string, pictureId: 
 
 /** Back to the default avatar; the picture's objects are deleted after the row no longer points at them. */
 export async function removePicture(userId: string, objects: ObjectStore): Promise<UserRow> {
+  // The store must answer before the row changes: otherwise the objects would stay behind, pointed at by nothing.
+  await objects.list(`pictures/${userId}/`);
   const user = await transaction((db) => commitPictureId(db, userId, null));
   if (!user) throw notFound('No user with this id.');
   if (user.previous_picture_id) await deletePictureObjects(objects, userId, user.previous_picture_id);

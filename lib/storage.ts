@@ -41,7 +41,10 @@ function clientConfig(endpoint: string | undefined): S3ClientConfig {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 2,
-    requestHandler: { connectionTimeout: 2000, requestTimeout: 5000 },
+    // requestTimeout only logs a warning unless throwOnRequestTimeout is set: a store that accepts connections
+    // but never answers would hang the request. It runs until the response headers, so downloads are not cut;
+    // two attempts of 2 s keep a hung store's 503 within a few seconds.
+    requestHandler: { connectionTimeout: 2000, requestTimeout: 2000, throwOnRequestTimeout: true },
   };
 }
 
