@@ -143,23 +143,32 @@ export async function verifyEmail(token: string): Promise<UserRow> {
   return user;
 }
 
-/** Seconds until the oldest failure of a full window leaves it, or 0 when the email may try. */
-async function lockedForSeconds(email: string): Promise<number> {
-  const { rows } = await query<{ failures: number; retry_after: number | null }>(
-    `select count(*)::int as failures,
-            ceil(extract(epoch from (min(failed_at) + make_interval(secs => $2) - now())))::int as retry_after
-     from (select failed_at from login_failures
-           where email = $1 and failed_at > now() - make_interval(secs => $2)
-           order by failed_at desc limit $3) recent`,
+/**
+ * Records a login attempt before anything is checked, so that parallel guesses count against each other.
+ * Returns the attempt's id and, when LOGIN_MAX_FAILURES attempts came before it within the window,
+ * the seconds until the oldest of those leaves the window.
+ */
+async function recordAttempt(email: string): Promise<{ attemptId: string; retryAfter: number }> {
+  const { rows } = await query<{ id: string; earlier: number; retry_after: number | null }>(
+    `with attempt as (insert into login_failures (email) values ($1) returning id)
+     select attempt.id, count(recent.failed_at)::int as earlier,
+            ceil(extract(epoch from (min(recent.failed_at) + make_interval(secs => $2) - now())))::int as retry_after
+     from attempt left join lateral (
+       select failed_at from login_failures
+       where email = $1 and id < attempt.id and failed_at > now() - make_interval(secs => $2)
+       order by id desc limit $3) recent on true
+     group by attempt.id`,
     [email, LOGIN_WINDOW_SECONDS, LOGIN_MAX_FAILURES],
   );
-  const { failures, retry_after } = rows[0]!;
-  return failures >= LOGIN_MAX_FAILURES ? Math.max(1, retry_after ?? 1) : 0;
+  const { id, earlier, retry_after } = rows[0]!;
+  return { attemptId: id, retryAfter: earlier >= LOGIN_MAX_FAILURES ? Math.max(1, retry_after ?? 1) : 0 };
 }
 
 export async function login(email: string, password: string): Promise<TokenPair> {
-  const retryAfter = await lockedForSeconds(email);
+  const { attemptId, retryAfter } = await recordAttempt(email);
   if (retryAfter > 0) {
+    // A refused attempt is not a failure of its own: the lock ends when the window passes, not later.
+    await query('delete from login_failures where id = $1', [attemptId]);
     throw new HttpError(429, 'too_many_attempts', 'Too many failed logins. Try again later.', {
       headers: { 'retry-after': String(retryAfter) },
     });
@@ -168,7 +177,7 @@ export async function login(email: string, password: string): Promise<TokenPair>
   // Unknown emails are checked against a dummy hash so both failures take the same time.
   const passwordMatches = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
   if (!user || !passwordMatches) {
-    await query(`insert into login_failures (email) values ($1)`, [email]);
+    // The attempt's row stays as the failure; rows older than the window are dropped on the way.
     await query(`delete from login_failures where failed_at < now() - make_interval(secs => $1)`, [LOGIN_WINDOW_SECONDS]);
     throw invalidCredentials();
   }
