@@ -63,10 +63,14 @@ async function claimMailSlot(email: string): Promise<(() => Promise<void>) | und
   };
 }
 
-/** Sends a mail if the address's slot is free; a failed send frees the slot so a retry can mail again. */
+/**
+ * Sends a mail if the address's slot is free; a failed send frees the slot so a retry can mail again.
+ * When nothing is sent the mail server is still checked, so that an outage answers 503 whatever the
+ * address: a 202 for some addresses and a 503 for others would tell which ones have accounts.
+ */
 async function mailOncePerInterval(email: string, deps: AccountDeps, compose: () => Promise<Parameters<Mailer['send']>[0]>) {
   const release = await claimMailSlot(email);
-  if (!release) return;
+  if (!release) return deps.mailer.check();
   try {
     await deps.mailer.send(await compose());
   } catch (error) {
@@ -120,6 +124,7 @@ export async function register(input: z.infer<typeof registerBody>, deps: Accoun
 export async function resendVerification(email: string, deps: AccountDeps): Promise<void> {
   const user = await findUserByEmail(email);
   if (user && !user.email_verified_at) await sendVerification(user, deps);
+  else await deps.mailer.check();
 }
 
 /** Consumes a verification token (single use, unexpired) and marks the email verified. */

@@ -12,6 +12,8 @@ export interface MailMessage {
 
 export interface Mailer {
   send(message: MailMessage): Promise<void>;
+  /** Fails like send() when the mail server cannot be reached; sends nothing. */
+  check(): Promise<void>;
 }
 
 /** One SMTP transport per container; short timeouts so an unreachable server is a quick 503. */
@@ -26,6 +28,13 @@ export const smtpMailer: Mailer = {
   async send({ to, subject, text, html }) {
     try {
       await transport.sendMail({ from: config().mail.from, to, subject, text, html, disableFileAccess: true, disableUrlAccess: true });
+    } catch (error) {
+      throw serviceUnavailable('mail server', error);
+    }
+  },
+  async check() {
+    try {
+      await transport.verify();
     } catch (error) {
       throw serviceUnavailable('mail server', error);
     }

@@ -88,6 +88,20 @@ describe('with the SMTP server stopped', () => {
     expect(response).toMatchObject(unavailableShape);
     expect(response.ms).toBeLessThan(5000);
   });
+
+  // An outage must not tell which addresses have accounts: 503 for every address, not only those that get mail.
+  test('resend-verification answers 503 for an unknown address too', async () => {
+    const response = await timed(() => resendTo(uniqueEmail('nobody')));
+    expect(response).toMatchObject(unavailableShape);
+    expect(response.ms).toBeLessThan(5000);
+  });
+
+  test('a registration whose mail slot is taken (mailed a moment ago) still answers 503', async () => {
+    const email = uniqueEmail();
+    await app.db.query(`insert into mail_throttle (email, last_sent_at) values ($1, now())`, [email]);
+    const response = await timed(() => invoke(app.handlers.register, { method: 'POST', route: '/auth/register', json: { email, password: PASSWORD } }));
+    expect(response).toMatchObject(unavailableShape);
+  });
 });
 
 describe('with the SMTP server hanging (connections accepted, no greeting)', () => {

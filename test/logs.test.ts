@@ -105,6 +105,7 @@ async function driveFullFlow() {
       keep('link in the failing mail', link);
       throw new Error(`relay rejected message: ${message.text}`);
     },
+    check: () => realMailer.check(),
   };
   try {
     const failed = await call(register, { method: 'POST', route: '/auth/register', json: { email: uniqueEmail('logs-500'), password } });
