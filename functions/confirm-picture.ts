@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { endpoint, privateJson } from '../lib/http';
 import { confirmDirectUpload, ensurePictureBucket } from '../lib/picture-uploads';
 import { toProfile } from '../lib/profiles';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../lib/config';
 import { notFound } from '../lib/errors';
 import { endpoint, redirect } from '../lib/http';

@@ -1,10 +1,10 @@
 import { register } from '../lib/accounts';
 import { endpoint, json } from '../lib/http';
 import { registerBody } from '../lib/schemas';
-import { services } from '../lib/services';
+import { delivery } from '../lib/smtp';
 
 // POST /auth/register — the same 202 whether or not the email is known.
 export const handler = endpoint({ body: registerBody }, async ({ body }) => {
-  await register(body, services);
+  await register(body, delivery.mailer);
   return json(202, { message: 'Thanks! Check your inbox for a mail to confirm your address.' });
 });

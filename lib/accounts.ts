@@ -1,6 +1,6 @@
-import type { z } from 'zod';
-import { config } from './config';
 import { randomUUID } from 'node:crypto';
+import type * as z from 'zod';
+import { config } from './config';
 import { db as pooled, query, transaction, isUniqueViolation, type Queryable } from './db';
 import { HttpError, notFound, unauthorized } from './errors';
 import { accountExistsMail, verificationMail, type Mailer } from './mail';
@@ -17,11 +17,6 @@ import {
   updateUserProfile,
   type UserRow,
 } from './users';
-
-export interface AccountDeps {
-  mailer: Mailer;
-  objects: ObjectStore;
-}
 
 export interface TokenPair {
   accessToken: string;
@@ -68,11 +63,11 @@ async function claimMailSlot(email: string): Promise<(() => Promise<void>) | und
  * When nothing is sent the mail server is still checked, so that an outage answers 503 whatever the
  * address: a 202 for some addresses and a 503 for others would tell which ones have accounts.
  */
-async function mailOncePerInterval(email: string, deps: AccountDeps, compose: () => Promise<Parameters<Mailer['send']>[0]>) {
+async function mailOncePerInterval(email: string, mailer: Mailer, compose: () => Promise<Parameters<Mailer['send']>[0]>) {
   const release = await claimMailSlot(email);
-  if (!release) return deps.mailer.check();
+  if (!release) return mailer.check();
   try {
-    await deps.mailer.send(await compose());
+    await mailer.send(await compose());
   } catch (error) {
     await release();
     throw error;
@@ -88,8 +83,8 @@ async function createVerificationToken(userId: string, db: Queryable = pooled): 
   return token;
 }
 
-async function sendVerification(user: UserRow, deps: AccountDeps) {
-  await mailOncePerInterval(user.email, deps, async () =>
+async function sendVerification(user: UserRow, mailer: Mailer) {
+  await mailOncePerInterval(user.email, mailer, async () =>
     verificationMail(user.email, await createVerificationToken(user.id), config().verificationTokenTtl),
   );
 }
@@ -98,7 +93,7 @@ async function sendVerification(user: UserRow, deps: AccountDeps) {
  * Registration answers the same way for new and known emails. New: account + verification mail.
  * Known and unverified: a fresh verification mail. Known and verified: a mail saying the account exists.
  */
-export async function register(input: z.infer<typeof registerBody>, deps: AccountDeps): Promise<void> {
+export async function register(input: z.infer<typeof registerBody>, mailer: Mailer): Promise<void> {
   // Hash before knowing whether the email exists, so both paths take the same time.
   const passwordHash = await hashPassword(input.password);
   let created: UserRow | undefined;
@@ -115,16 +110,16 @@ export async function register(input: z.infer<typeof registerBody>, deps: Accoun
   const user = created ?? (await findUserByEmail(input.email));
   if (!user) return; // deleted in between: nothing to tell anyone
   if (user.email_verified_at) {
-    await mailOncePerInterval(user.email, deps, async () => accountExistsMail(user.email));
+    await mailOncePerInterval(user.email, mailer, async () => accountExistsMail(user.email));
   } else {
-    await sendVerification(user, deps);
+    await sendVerification(user, mailer);
   }
 }
 
-export async function resendVerification(email: string, deps: AccountDeps): Promise<void> {
+export async function resendVerification(email: string, mailer: Mailer): Promise<void> {
   const user = await findUserByEmail(email);
-  if (user && !user.email_verified_at) await sendVerification(user, deps);
-  else await deps.mailer.check();
+  if (user && !user.email_verified_at) await sendVerification(user, mailer);
+  else await mailer.check();
 }
 
 /** Consumes a verification token (single use, unexpired) and marks the email verified. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 const durationPattern = /^(\d+)\s*(s|m|h|d)?$/;
 const unitSeconds = { s: 1, m: 60, h: 3600, d: 86400 } as const;

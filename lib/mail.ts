@@ -1,6 +1,5 @@
-import nodemailer from 'nodemailer';
+/** Mail content and the Mailer interface; the SMTP transport lives in lib/smtp.ts (only mailing functions load it). */
 import { config } from './config';
-import { serviceUnavailable } from './errors';
 import { escapeHtml } from './pages';
 
 export interface MailMessage {
@@ -15,31 +14,6 @@ export interface Mailer {
   /** Fails like send() when the mail server cannot be reached; sends nothing. */
   check(): Promise<void>;
 }
-
-/** One SMTP transport per container; short timeouts so an unreachable server is a quick 503. */
-const transport = nodemailer.createTransport({
-  url: config().mail.smtpUrl,
-  connectionTimeout: 3000,
-  greetingTimeout: 3000,
-  socketTimeout: 5000,
-});
-
-export const smtpMailer: Mailer = {
-  async send({ to, subject, text, html }) {
-    try {
-      await transport.sendMail({ from: config().mail.from, to, subject, text, html, disableFileAccess: true, disableUrlAccess: true });
-    } catch (error) {
-      throw serviceUnavailable('mail server', error);
-    }
-  },
-  async check() {
-    try {
-      await transport.verify();
-    } catch (error) {
-      throw serviceUnavailable('mail server', error);
-    }
-  },
-};
 
 function layout(title: string, paragraphs: string[], action?: { label: string; url: string }) {
   const button = action

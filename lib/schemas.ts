@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Trimmed, lower-cased, plain ASCII addresses only: no display names, lists, CR/LF or lookalike characters. */
 export const email = z

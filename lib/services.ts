@@ -1,6 +1,4 @@
-import type { AccountDeps } from './accounts';
-import { smtpMailer } from './mail';
-import { s3Store } from './storage';
+import { s3Store, type ObjectStore } from './storage';
 
-/** The real adapters, wired once per container. Tests call lib functions with their own when needed. */
-export const services: AccountDeps = { mailer: smtpMailer, objects: s3Store };
+/** The real object store, wired once per container. Mail has its own module (lib/smtp.ts) to keep nodemailer out of other bundles. */
+export const services: { objects: ObjectStore } = { objects: s3Store };

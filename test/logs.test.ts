@@ -12,7 +12,7 @@ import { handler as uploadPicture } from '../functions/upload-picture';
 import { handler as uploadUrl } from '../functions/upload-url';
 import { handler as verifyEmail } from '../functions/verify-email';
 import type { MailMessage } from '../lib/mail';
-import { services } from '../lib/services';
+import { delivery } from '../lib/smtp';
 import { PASSWORD, mailTo, uniqueEmail, verificationTokenIn } from './support/accounts';
 import { invoke, type EventOptions, type InvokeResult } from './support/events';
 import { smallJpeg } from './support/images';
@@ -98,8 +98,8 @@ async function driveFullFlow() {
   expect((await call(getProfile, { method: 'GET', route: '/users/me', bearer: `${bearer}x` })).status).toBe(401);
 
   // A mailer whose failure message quotes the mail, link included: the 500 must not carry it into the log.
-  const realMailer = services.mailer;
-  services.mailer = {
+  const realMailer = delivery.mailer;
+  delivery.mailer = {
     async send(message: MailMessage) {
       const link = /https?:\/\/\S+/.exec(message.text)?.[0];
       keep('link in the failing mail', link);
@@ -111,7 +111,7 @@ async function driveFullFlow() {
     const failed = await call(register, { method: 'POST', route: '/auth/register', json: { email: uniqueEmail('logs-500'), password } });
     expect(failed.status).toBe(500);
   } finally {
-    services.mailer = realMailer;
+    delivery.mailer = realMailer;
   }
 }
 

@@ -1,0 +1,32 @@
+import nodemailer from 'nodemailer';
+import { config } from './config';
+import { serviceUnavailable } from './errors';
+import type { Mailer } from './mail';
+
+/** One SMTP transport per container; short timeouts so an unreachable server is a quick 503. */
+const transport = nodemailer.createTransport({
+  url: config().mail.smtpUrl,
+  connectionTimeout: 3000,
+  greetingTimeout: 3000,
+  socketTimeout: 5000,
+});
+
+export const smtpMailer: Mailer = {
+  async send({ to, subject, text, html }) {
+    try {
+      await transport.sendMail({ from: config().mail.from, to, subject, text, html, disableFileAccess: true, disableUrlAccess: true });
+    } catch (error) {
+      throw serviceUnavailable('mail server', error);
+    }
+  },
+  async check() {
+    try {
+      await transport.verify();
+    } catch (error) {
+      throw serviceUnavailable('mail server', error);
+    }
+  },
+};
+
+/** The mailer the functions use; a test may swap it for one that fails on purpose. */
+export const delivery: { mailer: Mailer } = { mailer: smtpMailer };

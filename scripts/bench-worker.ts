@@ -1,0 +1,163 @@
+// One measuring process of `npm run bench` (started by runWorker in
+// scripts/bench-support.ts): argv is a task name and its JSON options; the
+// settings come through the environment. Progress and the result go back
+// over the IPC channel. Handlers are imported only after the environment is
+// in place, as a Lambda container loads them.
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { httpEvent, lambdaContext, type EventOptions } from '../test/support/events';
+import { fileUpload } from '../test/support/multipart';
+import type { BenchUser } from './bench-stack';
+import { peakRssMiB, timed, type WorkerMessage } from './bench-support';
+
+type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+
+const send = (message: WorkerMessage) => process.send?.(message);
+const progress = (line: string) => send({ progress: line });
+
+/** Calls a handler like API Gateway would and fails loudly on an unexpected status. */
+async function call(handler: Handler, event: APIGatewayProxyEventV2, expected: number) {
+  const response = (await handler(event, lambdaContext())) as { statusCode: number; body?: string };
+  if (response.statusCode !== expected) throw new Error(`${event.routeKey} answered ${response.statusCode}: ${response.body?.slice(0, 300)}`);
+  return response;
+}
+
+/** A fresh copy of a prepared event: the multipart parser replaces event.body, and request ids must differ. */
+const copyOf = (event: APIGatewayProxyEventV2): APIGatewayProxyEventV2 => ({
+  ...event,
+  headers: { ...event.headers },
+  requestContext: { ...event.requestContext, requestId: randomUUID() },
+});
+
+async function accessTokenFor(user: BenchUser): Promise<string> {
+  const { handler: login } = await import('../functions/login');
+  const response = await call(login, httpEvent({ method: 'POST', route: '/auth/login', json: { email: user.email, password: user.password } }), 200);
+  return JSON.parse(response.body!).accessToken;
+}
+
+const PICTURE_INPUTS = {
+  'jpeg-12mp': async () => (await import('../test/support/images')).cameraPhoto12mp(),
+  'png-2000': async () => (await import('../test/support/images')).largePng(),
+  'gif-animated': async () => (await import('../test/support/images')).animatedGif(),
+};
+
+export type PictureInput = keyof typeof PICTURE_INPUTS;
+
+export interface PictureUploadOptions {
+  input: PictureInput;
+  user: BenchUser;
+  runs: number;
+  warmups: number;
+}
+
+export interface PictureUploadResult {
+  bytes: number;
+  uploadMs: number[];
+  sharpMs: number[];
+  /** Put of the variants, list and delete, without the handler: the storage share of an upload. */
+  storageMs: number[];
+  rssBeforeMiB: number;
+  peakRssMiB: number;
+}
+
+/**
+ * The upload-picture handler on a multipart event (parse, sniff, decode, resize, encode, three puts,
+ * commit, deletion of the replaced picture) against renderVariants alone on the same bytes, interleaved
+ * run by run so that drift (GC, CPU clock) hits both alike.
+ */
+async function pictureUpload({ input, user, runs, warmups }: PictureUploadOptions): Promise<PictureUploadResult> {
+  const bytes = await PICTURE_INPUTS[input]();
+  const [{ handler: upload }, { renderVariants }, { config }, { s3Store }] = await Promise.all([
+    import('../functions/upload-picture'),
+    import('../lib/images'),
+    import('../lib/config'),
+    import('../lib/storage'),
+  ]);
+  const { maxPixels, sizes } = config().pictures;
+  const bearer = await accessTokenFor(user);
+  const prepared = httpEvent({ method: 'POST', route: '/users/me/picture', bearer, ...fileUpload(bytes) } satisfies EventOptions);
+  const rssBeforeMiB = peakRssMiB();
+
+  // The storage calls of one upload on their own: put the variants, then list and delete them
+  // (what the next upload does to its predecessor).
+  const storageRoundTrip = async (variants: Map<number, Buffer>) => {
+    const prefix = `bench/${randomUUID()}/`;
+    await Promise.all([...variants].map(([size, webp]) => s3Store.put(`${prefix}${size}.webp`, webp, 'image/webp')));
+    await s3Store.deleteMany((await s3Store.list(prefix)).map((object) => object.key));
+  };
+
+  const uploadMs: number[] = [];
+  const sharpMs: number[] = [];
+  const storageMs: number[] = [];
+  for (let run = 0; run < warmups + runs; run++) {
+    const uploadTime = await timed(() => call(upload, copyOf(prepared), 200));
+    let variants = new Map<number, Buffer>();
+    const sharpTime = await timed(async () => (variants = await renderVariants(bytes, { maxPixels, sizes })));
+    const storageTime = await timed(() => storageRoundTrip(variants));
+    if (run < warmups) continue;
+    uploadMs.push(uploadTime);
+    sharpMs.push(sharpTime);
+    storageMs.push(storageTime);
+    if ((run - warmups + 1) % 5 === 0 || run === warmups + runs - 1) progress(`${run - warmups + 1}/${runs} runs`);
+  }
+  return { bytes: bytes.length, uploadMs, sharpMs, storageMs, rssBeforeMiB, peakRssMiB: peakRssMiB() };
+}
+
+export interface WarmHandlersOptions {
+  user: BenchUser;
+  profileRuns: number;
+  loginRuns: number;
+  warmups: number;
+}
+
+export interface WarmHandlersResult {
+  profileMs: number[];
+  loginMs: number[];
+  peakRssMiB: number;
+}
+
+/** get-profile (token check, one row, three presigned URLs) and login (scrypt, refresh token row), warm. */
+async function warmHandlers({ user, profileRuns, loginRuns, warmups }: WarmHandlersOptions): Promise<WarmHandlersResult> {
+  const [{ handler: getProfile }, { handler: login }] = await Promise.all([import('../functions/get-profile'), import('../functions/login')]);
+  const bearer = await accessTokenFor(user);
+  const profileEvent = httpEvent({ method: 'GET', route: '/users/me', bearer });
+  const loginEvent = httpEvent({ method: 'POST', route: '/auth/login', json: { email: user.email, password: user.password } });
+
+  const profileMs: number[] = [];
+  for (let run = 0; run < warmups + profileRuns; run++) {
+    const time = await timed(() => call(getProfile, copyOf(profileEvent), 200));
+    if (run >= warmups) profileMs.push(time);
+  }
+  progress(`get-profile: ${profileRuns} runs`);
+  const loginMs: number[] = [];
+  for (let run = 0; run < warmups + loginRuns; run++) {
+    const time = await timed(() => call(login, copyOf(loginEvent), 200));
+    if (run >= warmups) loginMs.push(time);
+  }
+  progress(`login: ${loginRuns} runs`);
+  return { profileMs, loginMs, peakRssMiB: peakRssMiB() };
+}
+
+const tasks: Record<string, (options: any) => Promise<unknown>> = {
+  'picture-upload': pictureUpload,
+  'warm-handlers': warmHandlers,
+};
+
+async function main() {
+  const [task = '', options = '{}'] = process.argv.slice(2);
+  const run = tasks[task];
+  if (!run) throw new Error(`unknown bench task "${task}" (known: ${Object.keys(tasks).join(', ')})`);
+  send({ result: await run(JSON.parse(options)) });
+}
+
+if (process.send) {
+  main().then(
+    // The pg pool lets an idle process exit; the disconnect closes the IPC channel.
+    () => process.disconnect?.(),
+    (error: unknown) => {
+      send({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+      process.exitCode = 1;
+      process.disconnect?.();
+    },
+  );
+}

