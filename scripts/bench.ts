@@ -8,6 +8,7 @@
 // in worker processes (scripts/bench-worker.ts, via runWorker) so that the
 // services of this process do not share their event loop or their RSS.
 import { availableParallelism, cpus } from 'node:os';
+import { benchBundles } from './bench-bundles';
 import { createBenchUser, startBenchStack, type BenchStack, type BenchUser } from './bench-stack';
 import { killWorkers, median, ms, percentile, runWorker, table } from './bench-support';
 import type { PictureInput, PictureUploadResult, WarmHandlersResult } from './bench-worker';
@@ -112,6 +113,8 @@ export async function benchWarmHandlers(context: BenchContext) {
 export const SECTIONS: Record<string, (context: BenchContext) => Promise<void>> = {
   pictures: benchPictures,
   'warm-handlers': benchWarmHandlers,
+  // Cold start: zip and bundle sizes and fresh-process import times of `serverless package --stage prod`.
+  bundles: (context) => benchBundles({ log: context.log, target: context.target }),
 };
 
 async function main() {
