@@ -6,7 +6,7 @@
  * the app is loaded (loadApp) only after startFaultStack has pointed process.env at these services.
  */
 import { expect } from '@jest/globals';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ import { runMigrations } from '../../scripts/migrations';
 import { invoke, type InvokeResult } from './events';
 import { smallJpeg } from './images';
 import { fileUpload } from './multipart';
+import { testSettings } from './settings';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -106,23 +107,7 @@ export async function startFaultStack(): Promise<FaultStack> {
   await runMigrations(postgres.url);
 
   const savedEnv = Object.fromEntries(ENV_KEYS.map((key) => [key, process.env[key]]));
-  Object.assign(process.env, {
-    DATABASE_URL: postgres.url,
-    S3_ENDPOINT: s3.endpoint,
-    S3_PUBLIC_ENDPOINT: s3.endpoint,
-    S3_REGION: 'us-east-1',
-    S3_BUCKET: 'portrait-faults',
-    S3_ACCESS_KEY_ID: s3.accessKeyId,
-    S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    JWT_SECRET: randomBytes(32).toString('base64url'),
-    JWT_ISSUER: 'portrait-test',
-    JWT_AUDIENCE: 'portrait-test-api',
-    SMTP_URL: mail.url,
-    MAIL_FROM: 'Portrait Test <no-reply@portrait.test>',
-    PUBLIC_BASE_URL: 'http://localhost:3000',
-    TEST_MAIL_DIR: dirs.mail,
-    TEST_DATA_DIR: root,
-  });
+  Object.assign(process.env, testSettings({ root, databaseUrl: postgres.url, s3, mail, bucket: 'portrait-faults' }));
 
   let catcher: RunningMailCatcher = mail;
   let refusing = false;

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startMailCatcher, startPostgres, startS3 } from '../../scripts/stack';
 import { runMigrations } from '../../scripts/migrations';
+import { testSettings } from './settings';
 import { testStack } from './stack-handle';
 
 /**
@@ -25,22 +25,7 @@ export default async function globalSetup() {
   const databaseUrl = process.env.TEST_DATABASE_URL ?? postgres!.url;
   await runMigrations(databaseUrl);
 
-  Object.assign(process.env, {
-    DATABASE_URL: databaseUrl,
-    S3_ENDPOINT: s3.endpoint,
-    S3_PUBLIC_ENDPOINT: s3.endpoint,
-    S3_REGION: 'us-east-1',
-    S3_BUCKET: 'portrait-test',
-    S3_ACCESS_KEY_ID: s3.accessKeyId,
-    S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    JWT_SECRET: randomBytes(32).toString('base64url'),
-    JWT_ISSUER: 'portrait-test',
-    JWT_AUDIENCE: 'portrait-test-api',
-    SMTP_URL: mail.url,
-    MAIL_FROM: 'Portrait Test <no-reply@portrait.test>',
-    PUBLIC_BASE_URL: 'http://localhost:3000',
-    TEST_MAIL_DIR: path.join(root, 'mail'),
-    TEST_DATA_DIR: root,
+  Object.assign(process.env, testSettings({ root, databaseUrl, s3, mail, bucket: 'portrait-test' }), {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
   });
 
