@@ -74,46 +74,66 @@ async function mailOncePerInterval(email: string, mailer: Mailer, compose: () =>
   }
 }
 
-async function createVerificationToken(userId: string, db: Queryable = pooled): Promise<string> {
+/** A single-use token bound to the password hash it will set when the mail is confirmed. */
+async function createVerificationToken(user: Pick<UserRow, 'id' | 'password_hash'>, db: Queryable = pooled): Promise<string> {
   const { token, hash } = newOpaqueToken();
   await db.query(
-    `insert into verification_tokens (token_hash, user_id, expires_at) values ($1, $2, now() + make_interval(secs => $3))`,
-    [hash, userId, config().verificationTokenTtl],
+    `insert into verification_tokens (token_hash, user_id, password_hash, expires_at)
+     values ($1, $2, $3, now() + make_interval(secs => $4))`,
+    [hash, user.id, user.password_hash, config().verificationTokenTtl],
   );
   return token;
 }
 
 async function sendVerification(user: UserRow, mailer: Mailer) {
   await mailOncePerInterval(user.email, mailer, async () =>
-    verificationMail(user.email, await createVerificationToken(user.id), config().verificationTokenTtl),
+    verificationMail(user.email, await createVerificationToken(user), config().verificationTokenTtl),
   );
+}
+
+/** Inserts the account unless the email is taken; a generated nickname that collides is drawn again. */
+async function insertAccount(input: z.infer<typeof registerBody>, passwordHash: string): Promise<UserRow | undefined> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await insertUserIfNew({ ...input, passwordHash, nickname: input.nickname ?? generateNickname() }, pooled);
+    } catch (error) {
+      if (!isUniqueViolation(error, 'users_nickname_key')) throw error;
+      // Postgres checks the nickname before the email: a known email must not answer 409 here,
+      // or the nickname would tell which emails have accounts.
+      if (await findUserByEmail(input.email)) return undefined;
+      if (input.nickname) throw nicknameTaken();
+      if (attempt >= 5) throw error;
+    }
+  }
 }
 
 /**
  * Registration answers the same way for new and known emails. New: account + verification mail.
- * Known and unverified: a fresh verification mail. Known and verified: a mail saying the account exists.
+ * Known and unverified: the new password becomes the pending one and a fresh verification mail goes out
+ * (each link sets the password of the registration it was mailed for). Known and verified: a mail saying
+ * the account exists.
  */
 export async function register(input: z.infer<typeof registerBody>, mailer: Mailer): Promise<void> {
   // Hash before knowing whether the email exists, so both paths take the same time.
   const passwordHash = await hashPassword(input.password);
-  let created: UserRow | undefined;
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      const nickname = input.nickname ?? generateNickname();
-      created = await insertUserIfNew({ ...input, passwordHash, nickname }, pooled);
-      break;
-    } catch (error) {
-      if (!isUniqueViolation(error, 'users_nickname_key')) throw error;
-      if (input.nickname || attempt >= 5) throw input.nickname ? nicknameTaken() : error;
-    }
-  }
+  const created = await insertAccount(input, passwordHash);
   const user = created ?? (await findUserByEmail(input.email));
   if (!user) return; // deleted in between: nothing to tell anyone
   if (user.email_verified_at) {
     await mailOncePerInterval(user.email, mailer, async () => accountExistsMail(user.email));
   } else {
-    await sendVerification(user, mailer);
+    const pending = created ?? (await setPendingPassword(user.id, passwordHash)) ?? user;
+    await sendVerification(pending, mailer);
   }
+}
+
+/** The password a later resend's link will set: the latest registration's, until the email is confirmed. */
+async function setPendingPassword(userId: string, passwordHash: string): Promise<UserRow | undefined> {
+  const { rows } = await query<UserRow>(
+    `update users set password_hash = $2, updated_at = now() where id = $1 and email_verified_at is null returning *`,
+    [userId, passwordHash],
+  );
+  return rows[0];
 }
 
 export async function resendVerification(email: string, mailer: Mailer): Promise<void> {
@@ -126,16 +146,20 @@ export async function resendVerification(email: string, mailer: Mailer): Promise
 export async function verifyEmail(token: string): Promise<UserRow> {
   if (!opaqueTokenPattern.test(token)) throw invalidToken();
   const user = await transaction(async (db) => {
-    const { rows } = await db.query<{ user_id: string }>(
+    const { rows } = await db.query<{ user_id: string; password_hash: string | null }>(
       `update verification_tokens set used_at = now()
        where token_hash = $1 and used_at is null and expires_at > now()
-       returning user_id`,
+       returning user_id, password_hash`,
       [hashOpaqueToken(token)],
     );
     if (!rows[0]) return undefined;
+    // The link sets the password of the registration it was mailed for (older tokens carry none).
     const verified = await db.query<UserRow>(
-      `update users set email_verified_at = coalesce(email_verified_at, now()), updated_at = now() where id = $1 returning *`,
-      [rows[0].user_id],
+      `update users set email_verified_at = coalesce(email_verified_at, now()),
+                        password_hash = case when email_verified_at is null then coalesce($2, password_hash) else password_hash end,
+                        updated_at = now()
+       where id = $1 returning *`,
+      [rows[0].user_id, rows[0].password_hash],
     );
     return verified.rows[0];
   });
@@ -177,7 +201,8 @@ export async function login(email: string, password: string): Promise<TokenPair>
   // Unknown emails are checked against a dummy hash so both failures take the same time.
   const passwordMatches = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
   if (!user || !passwordMatches) {
-    // The attempt's row stays as the failure; rows older than the window are dropped on the way.
+    // The attempt's row stays as the failure; rows older than the window are dropped on the way
+    // (an index on failed_at keeps this to the few rows that just aged out).
     await query(`delete from login_failures where failed_at < now() - make_interval(secs => $1)`, [LOGIN_WINDOW_SECONDS]);
     throw invalidCredentials();
   }

@@ -1,6 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { handler as register } from '../functions/register';
+import { handler as login } from '../functions/login';
 import { handler as resend } from '../functions/resend-verification';
+import { handler as verifyEmail } from '../functions/verify-email';
 import { query } from '../lib/db';
 import { readMails } from '../scripts/stack';
 import { PASSWORD, createVerifiedUser, mailTo, uniqueEmail, verificationTokenIn } from './support/accounts';
@@ -171,5 +173,30 @@ describe('POST /auth/resend-verification', () => {
     const response = await invoke(resend, { method: 'POST', route: '/auth/resend-verification', json: { email: 'nope' } });
     expect(response.status).toBe(400);
     expect(response.json.error).toMatchObject({ code: 'validation_failed', details: { email: expect.any(String) } });
+  });
+});
+
+describe('registering an address someone else registered first (not yet confirmed)', () => {
+  test("the owner's later registration and confirmation set the owner's password, not the first one's", async () => {
+    const email = uniqueEmail('squatted');
+    await registerWith({ email, password: 'attacker password 1' });
+    await mailTo(email);
+    await query(`update mail_throttle set last_sent_at = now() - interval '2 minutes' where email = $1`, [email]);
+    await registerWith({ email, password: PASSWORD });
+    const ownersToken = verificationTokenIn(await mailTo(email, { count: 2 }));
+    expect((await invoke(verifyEmail, { method: 'POST', route: '/auth/verify-email', json: { token: ownersToken } })).status).toBe(200);
+    expect((await invoke(login, { method: 'POST', route: '/auth/login', json: { email, password: PASSWORD } })).status).toBe(200);
+    expect((await invoke(login, { method: 'POST', route: '/auth/login', json: { email, password: 'attacker password 1' } })).status).toBe(401);
+  });
+
+  test('a known email with a taken nickname answers 202 like any known email, not 409', async () => {
+    const owner = await createVerifiedUser();
+    const { rows } = await query<{ nickname: string }>('select nickname from users where email = $1', [owner.email]);
+    const taken = rows[0]!.nickname;
+    await query('delete from mail_throttle where email = $1', [owner.email]);
+    const known = await registerWith({ email: owner.email, password: PASSWORD, nickname: taken });
+    expect(known.status).toBe(202);
+    const unknown = await registerWith({ email: uniqueEmail(), password: PASSWORD, nickname: taken });
+    expect(unknown.status).toBe(409);
   });
 });
