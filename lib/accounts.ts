@@ -5,7 +5,7 @@ import { db as pooled, query, transaction, isUniqueViolation, type Queryable } f
 import { HttpError, notFound, unauthorized } from './errors';
 import { accountExistsMail, verificationMail, type Mailer } from './mail';
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from './passwords';
-import { toProfile, type Profile } from './profiles';
+import { mayReadEmail, toProfile, type Profile } from './profiles';
 import type { profileChangesBody, registerBody } from './schemas';
 import type { ObjectStore } from './storage';
 import { hashOpaqueToken, isUuid, newOpaqueToken, opaqueTokenPattern, signAccessToken, type AccessClaims } from './tokens';
@@ -210,22 +210,26 @@ export async function login(email: string, password: string): Promise<TokenPair>
   if (!user.email_verified_at) {
     throw new HttpError(403, 'email_not_verified', 'Confirm your email address first: use the link we mailed you, or ask for a new one.');
   }
-  return issueTokens(user, randomUUID());
+  return issueTokens(user);
 }
 
-async function issueTokens(user: Pick<UserRow, 'id' | 'role'>, familyId: string, db: Queryable = pooled): Promise<TokenPair> {
-  const { refreshTokenTtl, accessTokenTtl } = config().jwt;
-  const refresh = newOpaqueToken();
+/** Stores a refresh token of a session (family); only its hash is kept. */
+async function storeRefreshToken(db: Queryable, tokenHash: Buffer, userId: string, familyId: string) {
   await db.query(
     `insert into refresh_tokens (token_hash, user_id, family_id, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))`,
-    [refresh.hash, user.id, familyId, refreshTokenTtl],
+    [tokenHash, userId, familyId, config().jwt.refreshTokenTtl],
   );
-  return {
-    accessToken: await signAccessToken({ userId: user.id, role: user.role }),
-    refreshToken: refresh.token,
-    tokenType: 'Bearer',
-    expiresIn: accessTokenTtl,
-  };
+}
+
+async function tokenPair(claims: AccessClaims, refreshToken: string): Promise<TokenPair> {
+  return { accessToken: await signAccessToken(claims), refreshToken, tokenType: 'Bearer', expiresIn: config().jwt.accessTokenTtl };
+}
+
+/** A new session: a new family with its first refresh token. */
+async function issueTokens(user: Pick<UserRow, 'id' | 'role'>): Promise<TokenPair> {
+  const refresh = newOpaqueToken();
+  await storeRefreshToken(pooled, refresh.hash, user.id, randomUUID());
+  return tokenPair({ userId: user.id, role: user.role }, refresh.token);
 }
 
 /**
@@ -246,23 +250,14 @@ export async function refresh(refreshToken: string): Promise<TokenPair> {
       [hash, next.hash],
     );
     const current = rows[0];
-    if (!current) return undefined;
-    await db.query(
-      `insert into refresh_tokens (token_hash, user_id, family_id, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))`,
-      [next.hash, current.user_id, current.family_id, config().jwt.refreshTokenTtl],
-    );
+    if (current) await storeRefreshToken(db, next.hash, current.user_id, current.family_id);
     return current;
   });
   if (!rotated) {
     await revokeFamilyOf(hash, { onlyIfReused: true });
     throw invalidRefreshToken();
   }
-  return {
-    accessToken: await signAccessToken({ userId: rotated.user_id, role: rotated.role }),
-    refreshToken: next.token,
-    tokenType: 'Bearer',
-    expiresIn: config().jwt.accessTokenTtl,
-  };
+  return tokenPair({ userId: rotated.user_id, role: rotated.role }, next.token);
 }
 
 async function revokeFamilyOf(tokenHash: Buffer, { onlyIfReused }: { onlyIfReused: boolean }) {
@@ -293,7 +288,7 @@ export async function getProfile(viewer: AccessClaims, id: string, objects: Obje
   if (!isUuid(userId)) throw notFound('No user with this id.');
   const user = await findUserById(userId);
   if (!user) throw id === 'me' ? unauthorized('The account of this token no longer exists.') : notFound('No user with this id.');
-  return toProfile(user, objects, { includeEmail: user.id === viewer.userId || viewer.role === 'admin' });
+  return toProfile(user, objects, { includeEmail: mayReadEmail(viewer, user.id) });
 }
 
 export async function updateProfile(viewer: AccessClaims, changes: z.infer<typeof profileChangesBody>, objects: ObjectStore): Promise<Profile> {

@@ -52,7 +52,8 @@ const schema = z
       .transform((value) => value.split(',').map((size) => Number(size.trim())))
       .pipe(z.array(z.number().int().min(16).max(2048)).min(1))
       .transform((sizes) => [...new Set(sizes)].sort((a, b) => a - b)),
-    PICTURE_URL_TTL: duration.default(900),
+    // SigV4 presigned URLs live at most 7 days.
+    PICTURE_URL_TTL: duration.refine((seconds) => seconds <= 604800, 'must be at most 7d (the longest a presigned URL lives)').default(900),
   })
   .refine((env) => Boolean(env.S3_ACCESS_KEY_ID) === Boolean(env.S3_SECRET_ACCESS_KEY), {
     message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together (or both left unset to use the function role)',

@@ -15,8 +15,8 @@ export const pool = new pg.Pool({
   // Connect attempt + one retry must stay within the few seconds a 503 may take.
   connectionTimeoutMillis: 2500,
   idleTimeoutMillis: 60_000,
-  statement_timeout: 5000,
-  query_timeout: 6000,
+  statement_timeout: 4000,
+  query_timeout: 4500,
   application_name: 'portrait',
   // Idle connections must not keep a process (a test worker, a script) alive.
   allowExitOnIdle: true,
@@ -42,9 +42,14 @@ function translate(error: unknown): unknown {
   return error;
 }
 
-/** A connect that timed out would time out again: retrying it only doubles the wait for the 503. */
+/**
+ * A connect or a query that timed out would time out again: retrying only doubles the wait for the 503
+ * (and a query that timed out may have run). A socket that died while idle fails at once and is retried.
+ */
 const isConnectTimeout = (error: unknown) =>
-  /timeout exceeded when trying to connect|Connection terminated due to connection timeout/i.test((error as { message?: string })?.message ?? '');
+  /timeout exceeded when trying to connect|Connection terminated due to connection timeout|Query read timeout/i.test(
+    (error as { message?: string })?.message ?? '',
+  );
 
 /** Runs one statement; a dropped connection is retried once on a fresh one. */
 export async function query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []) {
@@ -60,17 +65,26 @@ export async function query<Row extends pg.QueryResultRow = pg.QueryResultRow>(t
   }
 }
 
+/** A client with an open transaction; an idle socket that died while the sandbox was frozen is replaced once. */
+async function begin(): Promise<pg.PoolClient> {
+  for (let attempt = 0; ; attempt += 1) {
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await pool.connect();
+      await client.query('begin');
+      return client;
+    } catch (error) {
+      client?.release(true);
+      if (attempt > 0 || !isConnectionError(error) || isConnectTimeout(error)) throw translate(error);
+    }
+  }
+}
+
 /** Runs `work` in one transaction; rolls back on any error and always releases the client. */
 export async function transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (error) {
-    throw translate(error);
-  }
+  const client = await begin();
   let broken = false;
   try {
-    await client.query('begin');
     const result = await work(client);
     await client.query('commit');
     return result;

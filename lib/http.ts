@@ -4,7 +4,7 @@ import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { HttpError } from './errors';
+import { HttpError, serviceUnavailable } from './errors';
 import { logRequest } from './log';
 import { authenticate, type AccessClaims } from './tokens';
 
@@ -35,6 +35,8 @@ export interface EndpointOptions<Body, Query> {
   query?: z.ZodType<Query>;
   /** Require `Authorization: Bearer <access token>`; checked before the body is read. */
   auth?: boolean;
+  /** With auth: may this viewer do this (path parameters known, body not yet read)? Throw to refuse. */
+  authorize?: (viewer: AccessClaims, pathParameters: Record<string, string | undefined>) => void;
   /** Extra middlewares (e.g. multipart parsing) run after the boundary and before validation. */
   middlewares?: MiddlewareObj<ApiEvent, ApiResponse, Error, Context>[];
 }
@@ -153,11 +155,14 @@ function finish(event: ApiEvent, response: ApiResponse | null | undefined, error
   });
 }
 
-const requireViewer = (): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
+const requireViewer = (
+  authorize?: EndpointOptions<unknown, unknown>['authorize'],
+): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
   before: async ({ event }) => {
     const viewer = await authenticate(lowerCaseHeaders(event.headers));
     const state = requestState.get(event);
     if (state) state.viewer = viewer;
+    authorize?.(viewer, event.pathParameters ?? {});
   },
 });
 
@@ -226,11 +231,17 @@ export function endpoint<Body = undefined, Query = undefined>(
 ) {
   const bodyType = options.bodyType ?? (options.body ? 'json' : 'none');
   const stack: MiddlewareObj<ApiEvent, ApiResponse, Error, Context>[] = [boundary()];
-  if (options.auth) stack.push(requireViewer());
+  if (options.auth) stack.push(requireViewer(options.authorize));
   if (bodyType !== 'none') stack.push(bodyLimit(MAX_FORM_BODY_BYTES), ...bodyParsers(bodyType));
   stack.push(...(options.middlewares ?? []));
 
-  return middy<ApiEvent, ApiResponse, Error, Context>({ timeoutEarlyInMillis: 0 })
+  return middy<ApiEvent, ApiResponse, Error, Context>({
+    // Shortly before Lambda's own timeout, answer a 503 with the error body rather than API Gateway's bare one.
+    timeoutEarlyInMillis: 500,
+    timeoutEarlyResponse: () => {
+      throw serviceUnavailable('service');
+    },
+  })
     .use(stack)
     .handler(async (event) => {
       const headers = lowerCaseHeaders(event.headers);

@@ -12,8 +12,6 @@ import { HttpError } from './errors';
 // memory-capped Lambda. Process-wide, which is what a Lambda container wants.
 sharp.cache(false);
 
-export const ACCEPTED_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'] as const;
-
 export type ImageType = 'jpeg' | 'png' | 'gif' | 'webp';
 
 export interface RenderOptions {

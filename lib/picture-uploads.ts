@@ -31,7 +31,10 @@ export async function replacePicture(userId: string, bytes: Uint8Array, objects:
   const keys = sizes.map((size) => variantKey(userId, pictureId, size));
   let user: (UserRow & { previous_picture_id: string | null }) | undefined;
   try {
-    await Promise.all(sizes.map((size) => objects.put(variantKey(userId, pictureId, size), variants.get(size)!, 'image/webp')));
+    // allSettled: a put still in flight when another fails must land before the clean-up below runs.
+    const puts = await Promise.allSettled(keys.map((key, index) => objects.put(key, variants.get(sizes[index]!)!, 'image/webp')));
+    const failed = puts.find((put) => put.status === 'rejected');
+    if (failed) throw failed.reason;
     user = await transaction((db) => commitPictureId(db, userId, pictureId));
     if (!user) throw notFound('No user with this id.');
   } catch (error) {
@@ -55,7 +58,9 @@ export async function confirmDirectUpload(userId: string, key: string, objects: 
   let keepForRetry = false;
   try {
     // s3rver ignores the POST policy, so the size is checked here as well as by S3.
-    const bytes = await objects.get(key, maxBytes);
+    const bytes = await objects.get(key, maxBytes).catch((error) => {
+      throw error instanceof HttpError && error.status === 413 ? fileTooLarge(maxBytes) : error;
+    });
     if (!bytes) throw new HttpError(400, 'missing_file', 'Nothing was uploaded under this key (or it was already used).');
     return await replacePicture(userId, bytes, objects);
   } catch (error) {

@@ -7,6 +7,7 @@ import { config } from './config';
 import { transaction, type Queryable } from './db';
 import { HttpError, forbidden, notFound } from './errors';
 import { logEvent } from './log';
+import { picturePrefix } from './profiles';
 import type { ObjectStore } from './storage';
 import { isUuid, type AccessClaims } from './tokens';
 import type { UserRow } from './users';
@@ -24,7 +25,6 @@ export function pictureOwnerFor(viewer: AccessClaims, pathUserId: string | undef
   return pathUserId;
 }
 
-export const picturePrefix = (userId: string, pictureId: string) => `pictures/${userId}/${pictureId}/`;
 
 /** Deletes a picture's objects; a failure is logged, not thrown, because the user row is already right. */
 export async function deletePictureObjects(objects: ObjectStore, userId: string, pictureId: string) {
@@ -51,7 +51,7 @@ export async function commitPictureId(db: Queryable, userId: string, pictureId: 
 /** Back to the default avatar; the picture's objects are deleted after the row no longer points at them. */
 export async function removePicture(userId: string, objects: ObjectStore): Promise<UserRow> {
   // The store must answer before the row changes: otherwise the objects would stay behind, pointed at by nothing.
-  await objects.list(`pictures/${userId}/`);
+  await objects.list(picturePrefix(userId));
   const user = await transaction((db) => commitPictureId(db, userId, null));
   if (!user) throw notFound('No user with this id.');
   if (user.previous_picture_id) await deletePictureObjects(objects, userId, user.previous_picture_id);

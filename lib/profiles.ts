@@ -1,5 +1,6 @@
 import { config } from './config';
 import { defaultAvatarKey, type ObjectStore } from './storage';
+import type { AccessClaims } from './tokens';
 import type { UserRow } from './users';
 
 export interface Picture {
@@ -26,7 +27,13 @@ export interface Profile {
 /** The size profiles link to as `picture.url`. */
 export const PROFILE_PICTURE_SIZE = 200;
 
-export const variantKey = (userId: string, pictureId: string, size: number) => `pictures/${userId}/${pictureId}/${size}.webp`;
+/** Where a user's pictures live: `pictures/{userId}/` and, for one picture, `pictures/{userId}/{pictureId}/`. */
+export const picturePrefix = (userId: string, pictureId?: string) => `pictures/${userId}/${pictureId ? `${pictureId}/` : ''}`;
+
+export const variantKey = (userId: string, pictureId: string, size: number) => `${picturePrefix(userId, pictureId)}${size}.webp`;
+
+/** A profile's email is shown to the user themself and to admins only. */
+export const mayReadEmail = (viewer: AccessClaims, userId: string) => viewer.userId === userId || viewer.role === 'admin';
 
 export function pictureKey(userId: string, pictureId: string | null, size: number): string {
   return pictureId ? variantKey(userId, pictureId, size) : defaultAvatarKey(size);

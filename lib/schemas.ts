@@ -61,6 +61,8 @@ export const loginBody = z.object({
 export const emailBody = z.object({ email });
 export const tokenBody = z.object({ token: opaqueToken });
 export const refreshBody = z.object({ refreshToken: opaqueToken });
+/** Logging out cannot fail: a missing or malformed token just ends no session. */
+export const logoutBody = z.object({ refreshToken: opaqueToken.optional().catch(undefined) });
 
 /** Empty strings clear optional text fields (stored as null). */
 const clearable = <T extends z.ZodType<string>>(schema: T) =>

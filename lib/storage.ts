@@ -139,17 +139,25 @@ export const s3Store: ObjectStore = {
 };
 
 let bucketReady: Promise<void> | undefined;
+let defaultAvatarReady: Promise<void> | undefined;
 
 /**
  * Makes sure the bucket exists (private: no policy or ACL is ever set) and, when a renderer is given,
- * that the default avatar is stored. Runs once per container; a failure lets the next request retry.
+ * that the default avatar is stored. Each runs once per container; a failure lets the next request retry.
  */
 export function ensureBucket(defaultAvatar?: DefaultAvatarSource): Promise<void> {
-  bucketReady ??= setUpBucket(defaultAvatar).catch((error) => {
+  bucketReady ??= createBucketIfMissing().catch((error) => {
     bucketReady = undefined;
     throw unavailable(error);
   });
-  return bucketReady;
+  if (!defaultAvatar) return bucketReady;
+  defaultAvatarReady ??= bucketReady
+    .then(() => storeDefaultAvatar(defaultAvatar))
+    .catch((error) => {
+      defaultAvatarReady = undefined;
+      throw unavailable(error);
+    });
+  return defaultAvatarReady;
 }
 
 export interface DefaultAvatarSource {
@@ -159,7 +167,7 @@ export interface DefaultAvatarSource {
 
 export const defaultAvatarKey = (size: number) => `defaults/avatar/${size}.webp`;
 
-async function setUpBucket(defaultAvatar?: DefaultAvatarSource) {
+async function createBucketIfMissing() {
   try {
     await client.send(new HeadBucketCommand({ Bucket: bucket }));
   } catch (error) {
@@ -172,7 +180,9 @@ async function setUpBucket(defaultAvatar?: DefaultAvatarSource) {
       if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw createError;
     }
   }
-  if (!defaultAvatar) return;
+}
+
+async function storeDefaultAvatar(defaultAvatar: DefaultAvatarSource) {
   const present = new Set((await s3Store.list('defaults/avatar/')).map((object) => object.key));
   const missing = defaultAvatar.sizes.filter((size) => !present.has(defaultAvatarKey(size)));
   if (missing.length === 0) return;

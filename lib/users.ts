@@ -72,11 +72,6 @@ export async function updateUserProfile(id: string, changes: ProfileChanges): Pr
   return rows[0];
 }
 
-export async function isNicknameTaken(nickname: string, exceptUserId?: string): Promise<boolean> {
-  const { rows } = await query(`select 1 from users where lower(nickname) = lower($1) and id is distinct from $2`, [nickname, exceptUserId ?? null]);
-  return rows.length > 0;
-}
-
 const adjectives = [
   'brave', 'calm', 'clever', 'cosy', 'curious', 'daring', 'eager', 'fancy', 'gentle', 'happy', 'jolly', 'kind',
   'lively', 'lucky', 'mellow', 'merry', 'nimble', 'proud', 'quick', 'quiet', 'shiny', 'silly', 'sunny', 'swift',

@@ -156,7 +156,7 @@ describe('request logs', () => {
     );
   });
 
-  test('errors are logged by code; the 500 at level error with the failure’s name only', () => {
+  test('errors are logged by code; the 500 (provoked by a fake mailer that fails) at level error with the failure’s name only', () => {
     const failures = logLines().filter((line) => (line.status as number) >= 400);
     expect(failures).toEqual([
       expect.objectContaining({ level: 'info', status: 401, errorCode: 'invalid_credentials' }),
