@@ -35,6 +35,11 @@ describe('settings', () => {
     expect(() => parseConfig({ ...valid, PICTURE_URL_TTL: 'soon' })).toThrow(/PICTURE_URL_TTL/);
   });
 
+  test('presigned URLs cannot be asked to live longer than SigV4 allows (7 days)', () => {
+    expect(parseConfig({ ...valid, PICTURE_URL_TTL: '7d' }).pictures.urlTtl).toBe(604800);
+    expect(() => parseConfig({ ...valid, PICTURE_URL_TTL: '8d' })).toThrow(/PICTURE_URL_TTL must be at most 7d/);
+  });
+
   test('picture sizes must include 200 and be numbers', () => {
     expect(parseConfig({ ...valid, PICTURE_SIZES: '512, 200,64,200' }).pictures.sizes).toEqual([64, 200, 512]);
     expect(() => parseConfig({ ...valid, PICTURE_SIZES: '64,128' })).toThrow(/PICTURE_SIZES must include 200/);

@@ -230,6 +230,15 @@ describe("another user's picture", () => {
     expect(await keysUnder(`pictures/${intruder.id}/`)).toEqual([]);
   });
 
+  test('a plain user is refused before the body is read: 403 even for a body that is not multipart at all', async () => {
+    const intruder = await createVerifiedUser();
+
+    const response = await uploadForm(intruder.accessToken, { body: Buffer.from('not a form'), headers: { 'content-type': 'text/plain' } }, owner.id);
+
+    expect(response.status).toBe(403);
+    expect(response.json.error.code).toBe('forbidden');
+  });
+
   test('an unknown user id is 404 not_found and the rendered variants are removed again', async () => {
     const nobody = randomUUID();
 

@@ -73,6 +73,12 @@ describe('POST /auth/logout', () => {
     const response = await invoke(logout, { method: 'POST', route: '/auth/logout', json: { refreshToken: 'C'.repeat(43) } });
     expect(response.status).toBe(204);
   });
+
+  test('logging out without a token, or with one of the wrong type, is still 204', async () => {
+    for (const json of [{}, { refreshToken: 42 }, { refreshToken: null }]) {
+      expect((await invoke(logout, { method: 'POST', route: '/auth/logout', json })).status).toBe(204);
+    }
+  });
 });
 
 describe('Bearer access tokens', () => {
