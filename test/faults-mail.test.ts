@@ -5,10 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   PASSWORD,
   ROUTES,
-  loadApp,
   mailTo,
-  prepareCalls,
-  startFaultStack,
+  useFaultStack,
   timed,
   uniqueEmail,
   unavailableShape,
@@ -25,15 +23,9 @@ let app: App;
 let calls: Record<RouteName, Call>;
 let fixtures: Fixtures;
 
-beforeAll(async () => {
-  stack = await startFaultStack();
-  app = await loadApp();
-  ({ calls, fixtures } = await prepareCalls(app));
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.teardown();
-}, 30_000);
+useFaultStack(async (context) => {
+  ({ stack, app, calls, fixtures } = context);
+});
 
 const registerNew = () => timed(() => invoke(app.handlers.register, { method: 'POST', route: '/auth/register', json: { email: uniqueEmail(), password: PASSWORD } }));
 const resendTo = (email: string) => invoke(app.handlers.resendVerification, { method: 'POST', route: '/auth/resend-verification', json: { email } });

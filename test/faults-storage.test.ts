@@ -6,9 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   ROUTES,
   keysUnder,
-  loadApp,
-  prepareCalls,
-  startFaultStack,
+  useFaultStack,
   timed,
   unavailableShape,
   type App,
@@ -27,16 +25,10 @@ let calls: Record<RouteName, Call>;
 let fixtures: Fixtures;
 let jpeg: Buffer;
 
-beforeAll(async () => {
-  stack = await startFaultStack();
-  app = await loadApp();
-  ({ calls, fixtures } = await prepareCalls(app));
+useFaultStack(async (context) => {
+  ({ stack, app, calls, fixtures } = context);
   jpeg = await smallJpeg(72, 72);
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.teardown();
-}, 30_000);
+});
 
 const uploadAsOwner = () =>
   timed(() => invoke(app.handlers.uploadPicture, { method: 'POST', route: '/users/me/picture', bearer: fixtures.owner.accessToken, ...fileUpload(jpeg) }));

@@ -63,15 +63,6 @@ const isWebp = (bytes: Buffer) => bytes.subarray(0, 4).toString('latin1') === 'R
 
 // ---- fixtures that support/images.ts does not have ----
 
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-
 /** A complete, decodable 1-bit greyscale PNG: 10000×10000 = 100 MP in about 12 KB. */
 function realPixelBombPng(edge = 10_000): Buffer {
   const header = Buffer.alloc(13);
@@ -82,9 +73,9 @@ function realPixelBombPng(edge = 10_000): Buffer {
   const rowBytes = 1 + Math.ceil(edge / 8); // filter byte + packed pixels
   return Buffer.concat([
     Buffer.from('89504e470d0a1a0a', 'hex'),
-    pngChunk('IHDR', header),
-    pngChunk('IDAT', deflateSync(Buffer.alloc(rowBytes * edge), { level: 9 })),
-    pngChunk('IEND', Buffer.alloc(0)),
+    fx.pngChunk('IHDR', header),
+    fx.pngChunk('IDAT', deflateSync(Buffer.alloc(rowBytes * edge), { level: 9 })),
+    fx.pngChunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
@@ -132,7 +123,7 @@ function zipWith(name: string, content: string): Buffer {
 async function scriptedPng(): Promise<Buffer> {
   const png = await sharp({ create: { width: 48, height: 48, channels: 3, background: { r: 30, g: 60, b: 200 } } }).png().toBuffer();
   const iend = png.length - 12;
-  const text = pngChunk('tEXt', Buffer.from('Comment\0<script>alert(document.cookie)</script>', 'latin1'));
+  const text = fx.pngChunk('tEXt', Buffer.from('Comment\0<script>alert(document.cookie)</script>', 'latin1'));
   return Buffer.concat([png.subarray(0, iend), text, png.subarray(iend), Buffer.from(fx.PHP_PAYLOAD, 'latin1')]);
 }
 

@@ -5,7 +5,7 @@
  * Nothing here imports lib/ or functions/ statically: lib/config.ts reads process.env on first use, so
  * the app is loaded (loadApp) only after startFaultStack has pointed process.env at these services.
  */
-import { expect } from '@jest/globals';
+import { afterAll, beforeAll, expect } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
@@ -355,4 +355,27 @@ export const unavailableShape = {
 
 export function mailTo(stack: FaultStack, to: string, options?: { since?: number; timeoutMs?: number }): Promise<CaughtMail> {
   return waitForMailIn(stack.mailDir, to, options);
+}
+
+export interface FaultContext {
+  stack: FaultStack;
+  app: App;
+  calls: Record<RouteName, Call>;
+  fixtures: Fixtures;
+}
+
+/**
+ * The hooks every fault test file needs: its own stack, the app loaded against it and the prepared calls,
+ * handed to `use` before the file's own beforeAll runs; torn down after the file.
+ */
+export function useFaultStack(use: (context: FaultContext) => void | Promise<void>) {
+  let stack: FaultStack | undefined;
+  beforeAll(async () => {
+    stack = await startFaultStack();
+    const app = await loadApp();
+    await use({ stack, app, ...(await prepareCalls(app)) });
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.teardown();
+  }, 30_000);
 }
