@@ -8,17 +8,18 @@ import { toProfile } from '../lib/profiles';
 import { opaqueToken, tokenBody } from '../lib/schemas';
 import { services } from '../lib/services';
 
-const formAction = () => `${config().publicBaseUrl}/auth/verify-email`;
-const pageHeaders = () => ({
+const formAction = `${config().publicBaseUrl}/auth/verify-email`;
+// The form posts to PUBLIC_BASE_URL, which may be another origin than the one serving the page.
+const pageHeaders = {
   'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${new URL(config().publicBaseUrl).origin}; frame-ancestors 'none'`,
-});
+};
 
 // GET /auth/verify-email?token= — shows a confirm button; changes nothing.
 const showPage = endpoint({}, async ({ event }) => {
   const token = opaqueToken.safeParse(event.queryStringParameters?.token);
   return token.success
-    ? html(200, confirmEmailPage(formAction(), token.data), pageHeaders())
-    : html(400, incompleteLinkPage(), pageHeaders());
+    ? html(200, confirmEmailPage(formAction, token.data), pageHeaders)
+    : html(400, incompleteLinkPage(), pageHeaders);
 });
 
 // POST /auth/verify-email {token} — JSON, or the page's form post.
@@ -32,11 +33,11 @@ const confirm = endpoint({ bodyType: 'json-or-form' }, async ({ event, isFormPos
   try {
     await verifyEmail(form.success ? form.data.token : '');
   } catch (error) {
-    if (error instanceof HttpError && error.code === 'invalid_token') return html(400, invalidLinkPage(), pageHeaders());
+    if (error instanceof HttpError && error.code === 'invalid_token') return html(400, invalidLinkPage(), pageHeaders);
     throw error;
   }
   const redirectUrl = config().verifyRedirectUrl;
-  return redirectUrl ? redirect(303, redirectUrl, { 'cache-control': 'no-store' }) : html(200, emailConfirmedPage(), pageHeaders());
+  return redirectUrl ? redirect(303, redirectUrl, { 'cache-control': 'no-store' }) : html(200, emailConfirmedPage(), pageHeaders);
 });
 
 export const handler = (event: ApiEvent, context: Context) =>

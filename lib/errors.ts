@@ -23,9 +23,6 @@ export class HttpError extends Error {
   }
 }
 
-export const badRequest = (code: string, message: string, details?: Record<string, string>) =>
-  new HttpError(400, code, message, { details });
-
 export const unauthorized = (message = 'Authentication is required.') => new HttpError(401, 'unauthorized', message);
 
 export const forbidden = (message = 'You are not allowed to do this.') => new HttpError(403, 'forbidden', message);

@@ -110,8 +110,7 @@ function fromMiddyError(status: number, message: string, fromPackage: string, ca
     }
     return new HttpError(400, 'invalid_json', 'The body is not valid JSON.', { cause });
   }
-  if (status === 413) return new HttpError(413, 'file_too_large', 'The upload is larger than allowed.', { cause });
-  if (status === 415) return new HttpError(415, 'unsupported_media_type', 'Send the file as multipart/form-data.', { cause });
+  // The multipart parser: its 413 and content-type check are handled in lib/multipart.ts; what is left is a body it could not read.
   return new HttpError(400, 'invalid_multipart', 'The multipart body could not be read.', { cause });
 }
 

@@ -10,7 +10,7 @@ import { processPicture, renderDefaultAvatar } from './images';
 import { logEvent } from './log';
 import { commitPictureId, deletePictureObjects, fileTooLarge, incomingPrefix } from './pictures';
 import { variantKey } from './profiles';
-import { ensureBucket, type ObjectStore } from './storage';
+import { ObjectTooLargeError, ensureBucket, type ObjectStore } from './storage';
 import { isUuid } from './tokens';
 import type { UserRow } from './users';
 
@@ -59,7 +59,7 @@ export async function confirmDirectUpload(userId: string, key: string, objects: 
   try {
     // s3rver ignores the POST policy, so the size is checked here as well as by S3.
     const bytes = await objects.get(key, maxBytes).catch((error) => {
-      throw error instanceof HttpError && error.status === 413 ? fileTooLarge(maxBytes) : error;
+      throw error instanceof ObjectTooLargeError ? fileTooLarge(maxBytes) : error;
     });
     if (!bytes) throw new HttpError(400, 'missing_file', 'Nothing was uploaded under this key (or it was already used).');
     return await replacePicture(userId, bytes, objects);

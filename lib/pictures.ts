@@ -26,10 +26,13 @@ export function pictureOwnerFor(viewer: AccessClaims, pathUserId: string | undef
 }
 
 
-/** Deletes a picture's objects; a failure is logged, not thrown, because the user row is already right. */
-export async function deletePictureObjects(objects: ObjectStore, userId: string, pictureId: string) {
+/**
+ * Deletes a picture's objects (listed here unless the caller already has their keys); a failure is logged,
+ * not thrown, because the user row is already right.
+ */
+export async function deletePictureObjects(objects: ObjectStore, userId: string, pictureId: string, knownKeys?: string[]) {
   try {
-    const keys = (await objects.list(picturePrefix(userId, pictureId))).map((object) => object.key);
+    const keys = knownKeys ?? (await objects.list(picturePrefix(userId, pictureId))).map((object) => object.key);
     if (keys.length) await objects.deleteMany(keys);
   } catch (error) {
     logEvent('could not delete replaced picture objects', { userId, pictureId, error: (error as Error).name });
@@ -51,10 +54,15 @@ export async function commitPictureId(db: Queryable, userId: string, pictureId: 
 /** Back to the default avatar; the picture's objects are deleted after the row no longer points at them. */
 export async function removePicture(userId: string, objects: ObjectStore): Promise<UserRow> {
   // The store must answer before the row changes: otherwise the objects would stay behind, pointed at by nothing.
-  await objects.list(picturePrefix(userId));
+  // The listing also gives the keys to delete, unless a parallel upload replaced the picture meanwhile.
+  const listed = (await objects.list(picturePrefix(userId))).map((object) => object.key);
   const user = await transaction((db) => commitPictureId(db, userId, null));
   if (!user) throw notFound('No user with this id.');
-  if (user.previous_picture_id) await deletePictureObjects(objects, userId, user.previous_picture_id);
+  const previous = user.previous_picture_id;
+  if (previous) {
+    const keys = listed.filter((key) => key.startsWith(picturePrefix(userId, previous)));
+    await deletePictureObjects(objects, userId, previous, keys.length ? keys : undefined);
+  }
   return user;
 }
 

@@ -14,6 +14,11 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { config } from './config';
 import { HttpError, serviceUnavailable } from './errors';
 
+/** get() found an object larger than the caller accepts; it was not read. */
+export class ObjectTooLargeError extends Error {
+  override name = 'ObjectTooLargeError';
+}
+
 export interface StoredObject {
   key: string;
   size: number;
@@ -60,7 +65,8 @@ const isMissing = (error: unknown) => {
 };
 
 /** Any failure talking to the store is a 503 for the client; the SDK's message stays in the cause. */
-const unavailable = (error: unknown) => (error instanceof HttpError ? error : serviceUnavailable('file storage', error));
+const unavailable = (error: unknown) =>
+  error instanceof HttpError || error instanceof ObjectTooLargeError ? error : serviceUnavailable('file storage', error);
 
 export const s3Store: ObjectStore = {
   async put(key, body, contentType) {
@@ -76,7 +82,7 @@ export const s3Store: ObjectStore = {
       const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       if ((object.ContentLength ?? 0) > maxBytes) {
         object.Body?.transformToWebStream().cancel().catch(() => {});
-        throw new HttpError(413, 'file_too_large', `The file is larger than ${maxBytes} bytes.`);
+        throw new ObjectTooLargeError(`${key} is larger than ${maxBytes} bytes`);
       }
       return Buffer.from(await object.Body!.transformToByteArray());
     } catch (error) {
