@@ -4,7 +4,7 @@ import { config } from './config';
 import { db as pooled, query, transaction, isUniqueViolation, type Queryable } from './db';
 import { HttpError, notFound, unauthorized } from './errors';
 import { accountExistsMail, verificationMail, type Mailer } from './mail';
-import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from './passwords';
+import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
 import { mayReadEmail, toProfile, type Profile } from './profiles';
 import type { profileChangesBody, registerBody } from './schemas';
 import type { ObjectStore } from './storage';
@@ -115,7 +115,7 @@ async function insertAccount(input: z.infer<typeof registerBody>, passwordHash: 
  */
 export async function register(input: z.infer<typeof registerBody>, mailer: Mailer): Promise<void> {
   // Hash before knowing whether the email exists, so both paths take the same time.
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = await hashPassword(input.password, config().passwordHashing);
   const created = await insertAccount(input, passwordHash);
   const user = created ?? (await findUserByEmail(input.email));
   if (!user) return; // deleted in between: nothing to tell anyone
@@ -199,7 +199,7 @@ export async function login(email: string, password: string): Promise<TokenPair>
   }
   const user = await findUserByEmail(email);
   // Unknown emails are checked against a dummy hash so both failures take the same time.
-  const passwordMatches = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
+  const passwordMatches = await verifyPassword(password, user?.password_hash ?? (await dummyPasswordHash(config().passwordHashing)));
   if (!user || !passwordMatches) {
     // The attempt's row stays as the failure; rows older than the window are dropped on the way
     // (an index on failed_at keeps this to the few rows that just aged out).

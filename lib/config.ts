@@ -53,6 +53,8 @@ const schema = z
       .pipe(z.array(z.number().int().min(16).max(2048)).min(1))
       .transform((sizes) => [...new Set(sizes)].sort((a, b) => a - b)),
     // SigV4 presigned URLs live at most 7 days.
+    // log2 of scrypt's N. 15 (32 MiB, ~100 ms) is OWASP's minimum for production; tests lower it.
+    PASSWORD_HASH_COST: z.coerce.number().int().min(10).max(20).default(15),
     PICTURE_URL_TTL: duration.refine((seconds) => seconds <= 604800, 'must be at most 7d (the longest a presigned URL lives)').default(900),
   })
   .refine((env) => Boolean(env.S3_ACCESS_KEY_ID) === Boolean(env.S3_SECRET_ACCESS_KEY), {
@@ -81,6 +83,7 @@ export interface Config {
   verifyRedirectUrl?: string;
   verificationTokenTtl: number;
   pictures: { maxBytes: number; maxPixels: number; sizes: number[]; urlTtl: number };
+  passwordHashing: { N: number; r: number; p: number };
 }
 
 export class ConfigError extends Error {
@@ -134,6 +137,7 @@ function toConfig(env: Env): Config {
       sizes: env.PICTURE_SIZES,
       urlTtl: env.PICTURE_URL_TTL,
     },
+    passwordHashing: { N: 2 ** env.PASSWORD_HASH_COST, r: 8, p: 3 },
   };
 }
 

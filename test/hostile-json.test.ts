@@ -182,7 +182,7 @@ describe('unknown fields are ignored and never assigned', () => {
     expect(response.status).toBe(202);
     const { rows } = await query('select * from users where email = $1', [email]);
     expect(rows[0]).toMatchObject({ picture_id: null, role: 'user', email_verified_at: null });
-    expect(rows[0]!.password_hash).toMatch(/^scrypt\$v=1\$N=32768,r=8,p=3\$/);
+    expect(rows[0]!.password_hash).toMatch(/^scrypt\$v=1\$N=1024,r=8,p=3\$/);
     expect(new Date(rows[0]!.created_at).getFullYear()).toBeGreaterThan(2000);
   });
 

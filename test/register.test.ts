@@ -29,7 +29,7 @@ describe('POST /auth/register', () => {
     expect(verificationTokenIn(mail)).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const user = await userWith(email);
     expect(user).toMatchObject({ first_name: 'Ada', last_name: 'Lovelace', role: 'user', email_verified_at: null, picture_id: null });
-    expect(user.password_hash).toMatch(/^scrypt\$v=1\$N=32768,r=8,p=3\$/);
+    expect(user.password_hash).toMatch(/^scrypt\$v=1\$N=1024,r=8,p=3\$/);
     expect(user.password_hash).not.toContain(PASSWORD);
   });
 

@@ -258,7 +258,7 @@ export const keysUnder = async (app: App, prefix: string) => (await app.objects.
  */
 export async function prepareCalls(app: App): Promise<{ calls: Record<RouteName, Call>; fixtures: Fixtures }> {
   const { handlers, db, tokens } = app;
-  const passwordHash = await app.passwords.hashPassword(PASSWORD);
+  const passwordHash = await app.passwords.hashPassword(PASSWORD, { N: 1024, r: 8, p: 3 });
 
   const seedUser = async (verified: boolean): Promise<SeededUser> => {
     const email = uniqueEmail();

@@ -18,6 +18,8 @@ export function testSettings(stack: { root: string; databaseUrl: string; s3: Run
     SMTP_URL: stack.mail.url,
     MAIL_FROM: 'Portrait Test <no-reply@portrait.test>',
     PUBLIC_BASE_URL: 'http://localhost:3000',
+    // scrypt N=2^10 instead of 2^15: ~1 ms a hash. test/password-cost.test.ts pins production's.
+    PASSWORD_HASH_COST: '10',
     TEST_MAIL_DIR: path.join(stack.root, 'mail'),
     TEST_DATA_DIR: stack.root,
   };
