@@ -5,7 +5,7 @@
 // Node 24 strips the types and, because the package is `"type": "module"`, loads it as
 // ESM; `require(esm)` returns the export named 'module.exports' as the module value.
 // So run Serverless on Node 24 (`npx serverless …` or an npm script), never on Node 20.
-import type { BuildOptions } from 'esbuild';
+import type { BuildOptions, Plugin } from 'esbuild';
 
 interface ServerlessInstance {
   processedInput: { commands: string[] };
@@ -13,6 +13,7 @@ interface ServerlessInstance {
 
 // serverless-esbuild's own options (stripped before esbuild sees the rest).
 interface PluginOptions {
+  plugins: Plugin[];
   exclude: string[];
   outputFileExtension: '.mjs';
   packager: 'npm';
@@ -37,6 +38,21 @@ const ESM_REQUIRE_SHIM = [
   'const __dirname = __portraitDirname(__filename);',
 ].join('\n');
 
+// `portrait:static-assets`: the web app and the docs page, built by web/build.ts into the `web` bundle,
+// so the function serves them from memory on AWS and offline alike (no files to ship beside the code).
+const staticAssetsPlugin: Plugin = {
+  name: 'portrait-static-assets',
+  setup(build) {
+    build.onResolve({ filter: /^portrait:static-assets$/ }, (args) => ({ path: args.path, namespace: 'portrait-static-assets' }));
+    build.onLoad({ filter: /.*/, namespace: 'portrait-static-assets' }, async () => {
+      // Node 24 strips the types of web/build.ts; a variable keeps tsc from resolving the .ts specifier.
+      const builder = './web/build.ts';
+      const { buildStaticAssets } = (await import(builder)) as typeof import('./web/build');
+      return { contents: `export default ${JSON.stringify(await buildStaticAssets())};`, loader: 'js', watchFiles: [] };
+    });
+  },
+};
+
 export default function esbuildConfig(serverless: ServerlessInstance): BuildOptions & PluginOptions {
   // Offline and local invokes load externals from the project's own node_modules:
   // skip the per-build `npm ci` + Linux install that packaging needs.
@@ -58,12 +74,13 @@ export default function esbuildConfig(serverless: ServerlessInstance): BuildOpti
     legalComments: 'none',
     banner: { js: ESM_REQUIRE_SHIM },
     external: NATIVE_MODULES,
+    plugins: [staticAssetsPlugin],
     // `exclude` = external but never installed: pg's optional native binding.
     exclude: runsLocally ? ['pg-native', ...NATIVE_MODULES] : ['pg-native'],
     packager: 'npm',
     packagerOptions: { scripts: [INSTALL_LAMBDA_BINARIES] },
     watch: {
-      pattern: ['functions/**/*.ts', 'lib/**/*.ts'],
+      pattern: ['functions/**/*.ts', 'lib/**/*.ts', 'web/**/*.ts', 'web/**/*.css'],
       ignore: ['.esbuild', '.serverless', '.data', 'node_modules', 'test'],
     },
   };

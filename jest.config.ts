@@ -7,6 +7,8 @@ const config: Config = {
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'es6' } }],
   },
+  // The bundle gets the browser files from an esbuild plugin (esbuild.config.ts); tests build them the same way.
+  moduleNameMapper: { '^portrait:static-assets$': '<rootDir>/test/support/static-assets.ts' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

@@ -1,19 +1,14 @@
-import * as z from 'zod';
 import { config } from '../lib/config';
 import { notFound } from '../lib/errors';
 import { endpoint, redirect } from '../lib/http';
-import { PROFILE_PICTURE_SIZE, pictureKey } from '../lib/profiles';
+import { pictureKey } from '../lib/profiles';
+import { pictureSizeQuery } from '../lib/schemas';
 import { services } from '../lib/services';
 import { isUuid } from '../lib/tokens';
 import { findUserById } from '../lib/users';
 
 const { sizes, urlTtl } = config().pictures;
-const sizeQuery = z.object({
-  size: z.coerce
-    .number({ error: `must be one of ${sizes.join(', ')}` })
-    .refine((size) => sizes.includes(size), `must be one of ${sizes.join(', ')}`)
-    .default(PROFILE_PICTURE_SIZE),
-});
+const sizeQuery = pictureSizeQuery(sizes);
 
 // GET /users/{id}/picture?size=200 — 302 to a presigned URL (the default avatar when there is no picture).
 export const handler = endpoint({ query: sizeQuery }, async ({ pathParameters, query }) => {

