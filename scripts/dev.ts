@@ -57,7 +57,8 @@ async function startServices() {
   } else say(`using DATABASE_URL from the environment`);
 
   if (!env.S3_ENDPOINT) {
-    const s3 = await startS3({ dir: path.join(dataDir, 's3'), port: await portNear(4569) });
+    // The web app uploads large pictures straight to the bucket: CORS like the deployed bucket's.
+    const s3 = await startS3({ dir: path.join(dataDir, 's3'), port: await portNear(4569), browserBuckets: [env.S3_BUCKET || 'portrait-local'] });
     stops.push(s3.stop);
     Object.assign(env, {
       S3_ENDPOINT: s3.endpoint,

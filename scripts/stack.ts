@@ -297,7 +297,15 @@ export const S3_SECRET_ACCESS_KEY = 'S3RVER';
 export interface StartS3Options {
   dir: string;
   port?: number;
+  /** Buckets that browsers upload to directly (presigned POST): created with a CORS rule like the deploy's bucket. */
+  browserBuckets?: string[];
 }
+
+/** Same rule as the PictureBucket's CorsConfiguration in serverless.yml. */
+const BROWSER_UPLOAD_CORS = `<CORSConfiguration><CORSRule>
+<AllowedOrigin>*</AllowedOrigin><AllowedMethod>POST</AllowedMethod><AllowedMethod>GET</AllowedMethod>
+<AllowedHeader>*</AllowedHeader><MaxAgeSeconds>3600</MaxAgeSeconds>
+</CORSRule></CORSConfiguration>`;
 
 export interface RunningS3 {
   endpoint: string;
@@ -307,8 +315,13 @@ export interface RunningS3 {
   stop(): Promise<void>;
 }
 
-type S3rverCtor = new (options: { silent: boolean; directory: string }) => {
+type S3rverCtor = new (options: {
+  silent: boolean;
+  directory: string;
+  configureBuckets?: { name: string; configs: string[] }[];
+}) => {
   callback(): RequestListener;
+  configureBuckets(): Promise<void>;
 };
 
 // s3rver ships no types.
@@ -338,7 +351,13 @@ export async function startS3(opts: StartS3Options): Promise<RunningS3> {
   const S3rver = require('s3rver') as S3rverCtor;
   // s3rver's own run() lets EADDRINUSE escape as an uncaught 'error' event,
   // so we serve its Koa app from our own server.
-  const server = createHttpServer(new S3rver({ silent: true, directory }).callback());
+  const s3rver = new S3rver({
+    silent: true,
+    directory,
+    configureBuckets: (opts.browserBuckets ?? []).map((name) => ({ name, configs: [BROWSER_UPLOAD_CORS] })),
+  });
+  await s3rver.configureBuckets();
+  const server = createHttpServer(s3rver.callback());
   const port = await listen(server, opts.port ?? 0, server);
   let stopping: Promise<void> | undefined;
   return {

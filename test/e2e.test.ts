@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import sharp from 'sharp';
 import { PASSWORD, mailTo, uniqueEmail } from './support/accounts';
 import { cameraPhoto12mp, smallJpeg, transparentPng } from './support/images';
+import { expectDocumented } from './support/contract';
 import { startOffline, type OfflineApi } from './support/offline';
 
 let api: OfflineApi;
@@ -24,6 +25,8 @@ async function call(method: string, path: string, options: { json?: unknown; bea
   }
   const response = await fetch(`${api.baseUrl}${path}`, { method, headers, body, redirect: 'manual' });
   const text = await response.text();
+  // Every answer over HTTP is checked against the OpenAPI document too.
+  expectDocumented({ method, rawPath: path.split('?')[0]!, status: response.status, contentType: response.headers.get('content-type') ?? '', body: text });
   let json: any;
   try {
     json = text ? JSON.parse(text) : undefined;

@@ -17,7 +17,7 @@ export default async function globalSetup() {
   await chmod(root, 0o755);
   const [postgres, s3, mail] = await Promise.all([
     process.env.TEST_DATABASE_URL ? undefined : startPostgres({ dataDir: path.join(root, 'postgres'), persistent: false }),
-    startS3({ dir: path.join(root, 's3') }),
+    startS3({ dir: path.join(root, 's3'), browserBuckets: ['portrait-test'] }),
     startMailCatcher({ dir: path.join(root, 'mail') }),
   ]);
   testStack.set({ root, postgres, s3, mail });
