@@ -160,8 +160,14 @@ function sendWithProgress(url: string, form: FormData, onProgress: Progress, hea
     request.upload.addEventListener('progress', (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     });
+    // Only the API exposes Retry-After; asking the bucket for it would log a CORS refusal.
+    const sameOrigin = new URL(url, location.href).origin === location.origin;
     request.addEventListener('load', () =>
-      resolve({ status: request.status, text: request.responseText, retryAfter: Number(request.getResponseHeader('retry-after')) || undefined }),
+      resolve({
+        status: request.status,
+        text: request.responseText,
+        retryAfter: sameOrigin ? Number(request.getResponseHeader('retry-after')) || undefined : undefined,
+      }),
     );
     request.addEventListener('error', () => reject(new ApiError(0, 'network_error', 'The upload did not reach the server.')));
     request.send(form);
