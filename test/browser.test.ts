@@ -110,6 +110,20 @@ async function jpeg(width: number, height: number, quality = 85, noise = false):
   return base.jpeg({ quality }).toBuffer();
 }
 
+/** A small drawn portrait (a face on a gradient), so the screenshots show a real-looking picture. */
+function portraitJpeg(): Promise<Buffer> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480">
+    <defs><linearGradient id="sky" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#ffb347"/><stop offset="1" stop-color="#6a5acd"/></linearGradient></defs>
+    <rect width="640" height="480" fill="url(#sky)"/>
+    <ellipse cx="320" cy="520" rx="170" ry="140" fill="#2f3e63"/>
+    <circle cx="320" cy="230" r="110" fill="#f1c27d"/>
+    <path d="M210 215 Q320 80 430 215 Q420 130 320 115 Q220 130 210 215Z" fill="#4a2c17"/>
+    <circle cx="282" cy="235" r="10" fill="#222"/><circle cx="358" cy="235" r="10" fill="#222"/>
+    <path d="M280 285 Q320 315 360 285" stroke="#8b3a3a" stroke-width="7" fill="none" stroke-linecap="round"/>
+  </svg>`;
+  return sharp(Buffer.from(svg)).jpeg({ quality: 88 }).toBuffer();
+}
+
 async function signIn(page: Page, email: string, password: string) {
   await page.goto(`${api.baseUrl}/#/signin`);
   await fillAndSubmit(page, 'Sign in', { Email: email, Password: password }, 'Sign in');
@@ -164,7 +178,7 @@ describe('the web app in Chromium', () => {
     expect(saved.rows[0]).toEqual({ last_name: 'Lovelace', bio: 'Counts engines.' });
 
     // Drop a file on the zone: a preview appears before anything is sent.
-    const bytes = await jpeg(640, 480);
+    const bytes = await portraitJpeg();
     const dataTransfer = await page.evaluateHandle((base64) => {
       const transfer = new DataTransfer();
       const binary = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
