@@ -37,7 +37,7 @@ const confirm = endpoint({ bodyType: 'json-or-form' }, async ({ event, isFormPos
     throw error;
   }
   const redirectUrl = config().verifyRedirectUrl;
-  return redirectUrl ? redirect(303, redirectUrl, { 'cache-control': 'no-store' }) : html(200, emailConfirmedPage(), pageHeaders);
+  return redirectUrl ? redirect(303, redirectUrl, { 'cache-control': 'no-store' }) : html(200, emailConfirmedPage(`${config().publicBaseUrl}/#/signin`), pageHeaders);
 });
 
 export const handler = (event: ApiEvent, context: Context) =>

@@ -28,8 +28,10 @@ export function incompleteLinkPage(): string {
   return page('This link is incomplete', '<p>Open the link from the mail exactly as it was sent, or ask for a new mail.</p>');
 }
 
-export function emailConfirmedPage(): string {
-  return page('Email address confirmed', '<p>Thanks! Your email address is confirmed. You can now log in.</p>');
+/** `signInUrl`: where the web app signs in (the API serves it at PUBLIC_BASE_URL/). */
+export function emailConfirmedPage(signInUrl?: string): string {
+  const link = signInUrl ? ` <a href="${escapeHtml(signInUrl)}">Sign in</a>` : '';
+  return page('Email address confirmed', `<p>Thanks! Your email address is confirmed. You can now log in.${link}</p>`);
 }
 
 export function invalidLinkPage(): string {
