@@ -1,7 +1,7 @@
 import { config } from '../lib/config';
 import { notFound } from '../lib/errors';
 import { endpoint, redirect } from '../lib/http';
-import { pictureKey } from '../lib/profiles';
+import { pictureKey, urlSigningWindow } from '../lib/profiles';
 import { pictureSizeQuery } from '../lib/schemas';
 import { services } from '../lib/services';
 import { isUuid } from '../lib/tokens';
@@ -15,7 +15,9 @@ export const handler = endpoint({ query: sizeQuery }, async ({ pathParameters, q
   const id = pathParameters.id ?? '';
   const user = isUuid(id) ? await findUserById(id) : undefined;
   if (!user) throw notFound('No user with this id.');
-  const url = await services.objects.presignGet(pictureKey(user.id, user.picture_id, query.size), urlTtl);
-  // A cached redirect must never outlive the URL it points to.
-  return redirect(302, url, { 'cache-control': `private, max-age=${Math.max(0, Math.floor(urlTtl / 2))}` });
+  const { signedAt, expiresAt } = urlSigningWindow(urlTtl);
+  const url = await services.objects.presignGet(pictureKey(user.id, user.picture_id, query.size), urlTtl, signedAt);
+  // A cached redirect must never outlive the URL it points to: at most until it expires, at most half the TTL.
+  const left = Math.floor((expiresAt.getTime() - Date.now()) / 1000);
+  return redirect(302, url, { 'cache-control': `private, max-age=${Math.max(0, Math.min(Math.floor(urlTtl / 2), left))}` });
 });

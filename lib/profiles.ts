@@ -39,13 +39,24 @@ export function pictureKey(userId: string, pictureId: string | null, size: numbe
   return pictureId ? variantKey(userId, pictureId, size) : defaultAvatarKey(size);
 }
 
+/**
+ * The signing time and expiry of picture URLs at `now`: the signing time is rounded down to a window of a
+ * quarter of the TTL, so every request and container in one window signs the same URL for one object and a
+ * browser's cache keeps hitting; a URL handed out late in its window still has at least 3/4 of the TTL left.
+ */
+export function urlSigningWindow(urlTtl: number, now = Date.now()): { signedAt: Date; expiresAt: Date } {
+  const windowMs = Math.max(1, Math.floor(urlTtl / 4)) * 1000;
+  const signedAtMs = Math.floor(now / windowMs) * windowMs;
+  return { signedAt: new Date(signedAtMs), expiresAt: new Date(signedAtMs + urlTtl * 1000) };
+}
+
 /** Presigned URLs of every variant (the default avatar when the user has no picture). */
 export async function pictureOf(user: Pick<UserRow, 'id' | 'picture_id'>, objects: ObjectStore): Promise<Picture> {
   const { sizes, urlTtl } = config().pictures;
-  const expiresAt = new Date(Date.now() + urlTtl * 1000).toISOString();
-  const urls = await Promise.all(sizes.map((size) => objects.presignGet(pictureKey(user.id, user.picture_id, size), urlTtl)));
+  const { signedAt, expiresAt } = urlSigningWindow(urlTtl);
+  const urls = await Promise.all(sizes.map((size) => objects.presignGet(pictureKey(user.id, user.picture_id, size), urlTtl, signedAt)));
   const variants = Object.fromEntries(sizes.map((size, index) => [String(size), urls[index]!]));
-  return { default: !user.picture_id, url: variants[String(PROFILE_PICTURE_SIZE)]!, variants, expiresAt };
+  return { default: !user.picture_id, url: variants[String(PROFILE_PICTURE_SIZE)]!, variants, expiresAt: expiresAt.toISOString() };
 }
 
 export async function toProfile(user: UserRow, objects: ObjectStore, options: { includeEmail: boolean }): Promise<Profile> {

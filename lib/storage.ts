@@ -32,7 +32,8 @@ export interface ObjectStore {
   head(key: string): Promise<StoredObject | undefined>;
   list(prefix: string): Promise<StoredObject[]>;
   deleteMany(keys: string[]): Promise<void>;
-  presignGet(key: string, expiresIn: number): Promise<string>;
+  /** A GET URL valid for expiresIn seconds from signedAt (default now); one signedAt gives one URL. */
+  presignGet(key: string, expiresIn: number, signedAt?: Date): Promise<string>;
   presignPost(key: string, maxBytes: number, expiresIn: number): Promise<{ url: string; fields: Record<string, string> }>;
 }
 
@@ -53,6 +54,8 @@ function clientConfig(endpoint: string | undefined): S3ClientConfig {
   };
 }
 
+export const OBJECT_CACHE_CONTROL = 'private, max-age=31536000, immutable';
+
 /** S3 clients, one per container: one for calls, one that signs URLs for browsers (S3_PUBLIC_ENDPOINT). */
 const client = new S3Client(clientConfig(config().s3.endpoint));
 const publicEndpoint = config().s3.publicEndpoint;
@@ -71,7 +74,9 @@ const unavailable = (error: unknown) =>
 export const s3Store: ObjectStore = {
   async put(key, body, contentType) {
     try {
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, CacheControl: 'private, max-age=31536000, immutable' }));
+      // A key's bytes never change (a new picture gets a new pictureId), so a browser may keep them as long as it
+      // holds the URL; presigned URLs change once per signing window (lib/profiles.ts urlSigningWindow).
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, CacheControl: OBJECT_CACHE_CONTROL }));
     } catch (error) {
       throw unavailable(error);
     }
@@ -130,8 +135,8 @@ export const s3Store: ObjectStore = {
     }
   },
 
-  presignGet(key, expiresIn) {
-    return getSignedUrl(signingClient, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn });
+  presignGet(key, expiresIn, signedAt) {
+    return getSignedUrl(signingClient, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn, signingDate: signedAt });
   },
 
   async presignPost(key, maxBytes, expiresIn) {

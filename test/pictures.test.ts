@@ -6,6 +6,7 @@ import { handler as getProfile } from '../functions/get-profile';
 import { handler as pictureRedirect } from '../functions/picture-redirect';
 import { handler as uploadPicture } from '../functions/upload-picture';
 import { config } from '../lib/config';
+import { urlSigningWindow } from '../lib/profiles';
 import { s3Store } from '../lib/storage';
 import { createVerifiedUser, type TestUser } from './support/accounts';
 import { invoke } from './support/events';
@@ -120,5 +121,69 @@ describe('GET /users/{id}/picture', () => {
 
     expect(response.status).toBe(404);
     expect(response.json.error.code).toBe('not_found');
+  });
+});
+
+describe('picture URLs a browser can cache', () => {
+  const readProfile = async (user: TestUser) =>
+    (await invoke(getProfile, { method: 'GET', route: '/users/me', bearer: user.accessToken })).json;
+
+  /** Two reads in one signing window (read again if the clock crossed a window boundary in between). */
+  async function twoReadsInOneWindow(user: TestUser) {
+    for (;;) {
+      const window = urlSigningWindow(config().pictures.urlTtl).signedAt.getTime();
+      const [first, second] = [await readProfile(user), await readProfile(user)];
+      if (urlSigningWindow(config().pictures.urlTtl).signedAt.getTime() === window) return [first, second];
+    }
+  }
+
+  test('two profile reads within a signing window give identical URLs, and a new picture gives new ones', async () => {
+    const user = await createVerifiedUser();
+    await uploadJpeg(user, fixtures.GREEN);
+
+    const [first, second] = await twoReadsInOneWindow(user);
+    expect(second.picture).toEqual(first.picture);
+
+    await uploadJpeg(user, fixtures.RED);
+    const [afterUpload] = await twoReadsInOneWindow(user);
+    for (const size of Object.keys(first.picture.variants)) {
+      expect(afterUpload.picture.variants[size]).not.toBe(first.picture.variants[size]);
+    }
+    expect(fixtures.isNear(await fixtures.pixelAt(await download(afterUpload.picture.url), 100, 100), fixtures.RED)).toBe(true);
+  });
+
+  test('the redirect and the profile point at the same URL within a window', async () => {
+    const user = await createVerifiedUser();
+    await uploadJpeg(user);
+    for (;;) {
+      const window = urlSigningWindow(config().pictures.urlTtl).signedAt.getTime();
+      const profile = await readProfile(user);
+      const response = await redirectFor(user.id, { size: '200' });
+      if (urlSigningWindow(config().pictures.urlTtl).signedAt.getTime() !== window) continue;
+      expect(response.headers.location).toBe(profile.picture.url);
+      return;
+    }
+  });
+
+  test('stored variants tell the browser to keep them', async () => {
+    const user = await createVerifiedUser();
+    const profile = await uploadJpeg(user);
+
+    const response = await fetch(profile.picture.variants['64']);
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
+  });
+
+  test('a URL is signed at the start of its quarter-TTL window and stays valid for at least half the TTL', () => {
+    const ttl = 900;
+    const windowStart = Date.UTC(2026, 0, 1, 12, 0, 0);
+    for (const offset of [0, 1000, 224_999]) {
+      const { signedAt, expiresAt } = urlSigningWindow(ttl, windowStart + offset);
+      expect(signedAt.getTime()).toBe(windowStart);
+      expect(expiresAt.getTime() - signedAt.getTime()).toBe(ttl * 1000);
+      expect(expiresAt.getTime() - (windowStart + offset)).toBeGreaterThanOrEqual((ttl / 2) * 1000);
+    }
+    expect(urlSigningWindow(ttl, windowStart + 225_000).signedAt.getTime()).toBe(windowStart + 225_000);
   });
 });
