@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import type { TokenPair } from './accounts';
+import type { Profile } from './profiles';
 
 // What the API answers, as zod schemas: lib/operations.ts names them per route and status, the OpenAPI
 // document is generated from them, and the tests validate every response they receive against it.
@@ -126,3 +128,8 @@ export const errorBody = (codes: readonly [string, ...string[]]) =>
       details: z.record(z.string(), z.string()).optional().meta({ description: 'Field → what is wrong with it (validation errors).' }),
     }),
   });
+
+// Compile-time tripwires: what the code returns must fit what the document promises.
+type Fits<Actual extends Promised, Promised> = Actual;
+export type ProfileFitsSchema = Fits<Profile, z.infer<typeof profile>>;
+export type TokenPairFitsSchema = Fits<TokenPair, z.infer<typeof tokenPair>>;

@@ -137,7 +137,8 @@ try {
   const api = startApi();
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(0, api));
   api.once('exit', (code) => void shutdown(code ?? 1));
-  say(`services up in ${Math.round(performance.now() - started)} ms; try: curl -s http://localhost:${process.env.PORT || 3000}/users/me`);
+  const base = `http://localhost:${process.env.PORT || 3000}`;
+  say(`services up in ${Math.round(performance.now() - started)} ms; open ${base}/ (the web app) or ${base}/docs (the API reference)`);
 } catch (error) {
   console.error(`[dev] could not start: ${(error as Error).message}`);
   await shutdown(1);

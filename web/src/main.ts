@@ -489,12 +489,32 @@ function adminScreen() {
       user.disabled ? 'Enable' : 'Disable',
     );
     disable.setAttribute('aria-label', `${user.disabled ? 'Enable' : 'Disable'} ${user.nickname}`);
+    const unlock = user.lockedUntil
+      ? h(
+          'button',
+          {
+            type: 'button',
+            class: 'small',
+            'aria-label': `Unlock sign-in of ${user.nickname}`,
+            onclick: async () => {
+              try {
+                await call('POST', `/admin/users/${user.id}/unlock`, { auth: true });
+                row.replaceWith(userRow({ ...user, lockedUntil: null }));
+                say(`${user.nickname} can sign in again.`);
+              } catch (error) {
+                say(describe(error), 'error');
+              }
+            },
+          },
+          'Unlock',
+        )
+      : null;
     row.append(
       h('td', {}, h('img', { class: 'avatar tiny', src: user.picture.variants['64'] ?? user.picture.url, alt: '', width: 32, height: 32 })),
       h('td', {}, h('span', { class: 'nick' }, user.nickname), h('br', {}), h('span', { class: 'meta' }, user.email)),
       h('td', {}, roleControl),
       h('td', {}, user.disabled ? 'disabled' : user.lockedUntil ? 'locked' : user.emailVerified ? 'active' : 'unconfirmed'),
-      h('td', {}, disable),
+      h('td', { class: 'row-actions' }, disable, unlock),
     );
     return row;
   };
