@@ -154,6 +154,17 @@ describe('the web app in Chromium', () => {
     await context.close();
   });
 
+  test("the API's field errors show next to their inputs and are announced", async () => {
+    const { page, context } = await openApp();
+    await page.goto(`${api.baseUrl}/#/signup`);
+    await fillAndSubmit(page, 'Create an account', { Email: uniqueEmail('short'), Password: 'short' }, 'Create account');
+    const passwordInput = page.getByRole('form', { name: 'Create an account' }).getByLabel('Password', { exact: true });
+    await expect(passwordInput.getAttribute('aria-invalid')).resolves.toBe('true');
+    await page.locator('.field-error').filter({ hasText: 'at least 8 characters' }).waitFor();
+    await expect(page.getByRole('status').textContent()).resolves.toMatch(/missing or invalid/);
+    await context.close();
+  });
+
   test('the mailed link opens the confirm page; its button confirms the address', async () => {
     const mail = await mailTo(email, { timeoutMs: 10_000 });
     const link = mail.links.find((url) => url.includes('/auth/verify-email?token='))!;
