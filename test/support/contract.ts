@@ -3,6 +3,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { buildOpenApiDocument } from '../../lib/openapi';
+import { pendingOperations } from '../../lib/operations';
 
 const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
 
@@ -18,14 +19,15 @@ ajv.addSchema({ $id: COMPONENTS, $defs: rewriteRefs(document.components?.schemas
 
 const validators = new Map<string, ReturnType<typeof ajv.compile>>();
 
+const matches = (template: string, rawPath: string) =>
+  new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}$`).test(rawPath);
+
 /** The route template of a concrete path (`/users/6f1c…` → `/users/{id}`), preferring literal segments. */
 export function templateOf(method: string, rawPath: string): string | undefined {
   const candidates = Object.keys(document.paths).filter((template) => document.paths[template][method.toLowerCase()]);
-  const matches = candidates.filter((template) =>
-    new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}$`).test(rawPath),
-  );
+  const found = candidates.filter((template) => matches(template, rawPath));
   // /users/me beats /users/{id}: fewer parameters first.
-  return matches.sort((a, b) => (a.match(/\{/g)?.length ?? 0) - (b.match(/\{/g)?.length ?? 0))[0];
+  return found.sort((a, b) => (a.match(/\{/g)?.length ?? 0) - (b.match(/\{/g)?.length ?? 0))[0];
 }
 
 export interface ReceivedResponse {
@@ -47,7 +49,15 @@ export function expectDocumented(response: ReceivedResponse): void {
     // Not an operation: the catch-all's 404/405, which the document describes in info.description.
     const code = safeJson(response.body)?.error?.code;
     if ((response.status === 404 && code === 'not_found') || (response.status === 405 && code === 'method_not_allowed')) return;
-    throw new Error(`${where}: this route is not in the OpenAPI document (lib/operations.ts).`);
+    const pending = pendingOperations.some(
+      (operation) =>
+        operation.method.toLowerCase() === method && (route ? operation.path === route : matches(operation.path, response.rawPath ?? '')),
+    );
+    throw new Error(
+      pending
+        ? `${where}: this route is still in pendingOperations: move its entry into operations in lib/operations.ts (and check its schemas against the handler).`
+        : `${where}: this route is not in the OpenAPI document: add its entry to operations in lib/operations.ts.`,
+    );
   }
   const documented = document.paths[route][method].responses[String(response.status)];
   if (!documented) {
@@ -66,7 +76,14 @@ export function expectDocumented(response: ReceivedResponse): void {
     validate = ajv.compile(rewriteRefs(content[mediaType].schema) as Json);
     validators.set(key, validate);
   }
-  if (!validate(JSON.parse(response.body))) {
+  const parsed = JSON.parse(response.body);
+  if (!validate(parsed)) {
+    const code = parsed?.error?.code;
+    if (response.status >= 400 && typeof code === 'string') {
+      throw new Error(
+        `${where}: error code "${code}" is not documented for this status: add it to \`errors: { ${response.status}: [..., '${code}'] }\` of this route's entry in lib/operations.ts (${ajv.errorsText(validate.errors)}).`,
+      );
+    }
     throw new Error(`${where}: the body does not match the documented schema: ${ajv.errorsText(validate.errors)}. Body: ${response.body.slice(0, 500)}`);
   }
 }
