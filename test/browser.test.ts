@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import sharp from 'sharp';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { query } from '../lib/db';
@@ -36,6 +36,9 @@ const LAUNCH_FLAGS = [
 const offers = (route: string) => operations.some((operation) => routeKey(operation) === route);
 /** Steps of routes still missing on this server are skipped, not failed, so they run once the route lands. */
 const when = (route: string) => (offers(route) ? test : test.skip);
+
+// Each test is a few browser steps; a loaded 2-core machine may make them slow, never wrong.
+jest.setTimeout(90_000);
 
 let api: OfflineApi;
 let browser: Browser;
@@ -158,9 +161,9 @@ describe('the web app in Chromium', () => {
     const { page, context } = await openApp();
     await page.goto(`${api.baseUrl}/#/signup`);
     await fillAndSubmit(page, 'Create an account', { Email: uniqueEmail('short'), Password: 'short' }, 'Create account');
+    await page.locator('.field-error').filter({ hasText: 'at least 8 characters' }).waitFor();
     const passwordInput = page.getByRole('form', { name: 'Create an account' }).getByLabel('Password', { exact: true });
     await expect(passwordInput.getAttribute('aria-invalid')).resolves.toBe('true');
-    await page.locator('.field-error').filter({ hasText: 'at least 8 characters' }).waitFor();
     await expect(page.getByRole('status').textContent()).resolves.toMatch(/missing or invalid/);
     await context.close();
   });
