@@ -5,7 +5,7 @@ import { HttpError } from '../lib/errors';
 import { endpoint, html, privateJson, redirect, validate, type ApiEvent } from '../lib/http';
 import { confirmEmailPage, emailConfirmedPage, incompleteLinkPage, invalidLinkPage } from '../lib/pages';
 import { toProfile } from '../lib/profiles';
-import { opaqueToken, tokenBody } from '../lib/schemas';
+import { opaqueToken, verifyEmailBody } from '../lib/schemas';
 import { services } from '../lib/services';
 
 const formAction = `${config().publicBaseUrl}/auth/verify-email`;
@@ -25,15 +25,18 @@ const showPage = endpoint({}, async ({ event }) => {
 // POST /auth/verify-email {token} — JSON, or the page's form post.
 const confirm = endpoint({ bodyType: 'json-or-form' }, async ({ event, isFormPost }) => {
   if (!isFormPost) {
-    const { token } = validate(tokenBody, event.body, 'body');
-    const user = await verifyEmail(token);
+    const { token, password } = validate(verifyEmailBody, event.body, 'body');
+    const user = await verifyEmail(token, password);
     return privateJson(200, { user: await toProfile(user, services.objects, { includeEmail: true }) });
   }
-  const form = tokenBody.safeParse(event.body);
+  const form = verifyEmailBody.safeParse(event.body);
   try {
-    await verifyEmail(form.success ? form.data.token : '');
+    await verifyEmail(form.success ? form.data.token : '', form.success ? form.data.password : undefined);
   } catch (error) {
     if (error instanceof HttpError && error.code === 'invalid_token') return html(400, invalidLinkPage(), pageHeaders);
+    if (error instanceof HttpError && error.status === 400 && form.success) {
+      return html(400, confirmEmailPage(formAction, form.data.token, error.details?.password ?? error.message), pageHeaders);
+    }
     throw error;
   }
   const redirectUrl = config().verifyRedirectUrl;

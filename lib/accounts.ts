@@ -6,7 +6,7 @@ import { HttpError, notFound, unauthorized } from './errors';
 import { accountExistsMail, verificationMail, type Mailer } from './mail';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
 import { mayReadEmail, toProfile, type Profile } from './profiles';
-import type { profileChangesBody, registerBody } from './schemas';
+import { password as passwordSchema, type profileChangesBody, type registerBody } from './schemas';
 import type { ObjectStore } from './storage';
 import { hashOpaqueToken, isUuid, newOpaqueToken, opaqueTokenPattern, signAccessToken, type AccessClaims } from './tokens';
 import {
@@ -74,92 +74,184 @@ async function mailOncePerInterval(email: string, mailer: Mailer, compose: () =>
   }
 }
 
-/** A single-use token bound to the password hash it will set when the mail is confirmed. */
-async function createVerificationToken(user: Pick<UserRow, 'id' | 'password_hash'>, db: Queryable = pooled): Promise<string> {
+/** What one registration chose: it becomes the account only if its registrant confirms the mailbox. */
+interface Registration {
+  passwordHash: string;
+  nickname: string | null;
+  firstName: string | null;
+  lastName: string | null;
+}
+
+/**
+ * A single-use token. A registration's token also records that registration's claim (password and profile
+ * fields); a resend's token carries no claim of its own and only proves the mailbox.
+ */
+async function createVerificationToken(userId: string, registration: Registration | null, db: Queryable = pooled): Promise<string> {
   const { token, hash } = newOpaqueToken();
   await db.query(
-    `insert into verification_tokens (token_hash, user_id, password_hash, expires_at)
-     values ($1, $2, $3, now() + make_interval(secs => $4))`,
-    [hash, user.id, user.password_hash, config().verificationTokenTtl],
+    `insert into verification_tokens (token_hash, user_id, password_hash, nickname, first_name, last_name, expires_at)
+     values ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))`,
+    [hash, userId, registration?.passwordHash ?? null, registration?.nickname ?? null, registration?.firstName ?? null,
+      registration?.lastName ?? null, config().verificationTokenTtl],
   );
   return token;
 }
 
-async function sendVerification(user: UserRow, mailer: Mailer) {
+/**
+ * Records the registration's claim, then mails its link if the address's mail slot is free. The claim is kept
+ * even when no mail goes out (a second registration within the mail minute), so that whoever confirms with
+ * any of the address's links can still pick their own registration by its password.
+ */
+async function sendVerification(user: UserRow, registration: Registration | null, mailer: Mailer) {
+  const token = registration ? await createVerificationToken(user.id, registration) : undefined;
   await mailOncePerInterval(user.email, mailer, async () =>
-    verificationMail(user.email, await createVerificationToken(user), config().verificationTokenTtl),
+    verificationMail(user.email, token ?? (await createVerificationToken(user.id, null)), config().verificationTokenTtl),
   );
 }
 
-/** Inserts the account unless the email is taken; a generated nickname that collides is drawn again. */
+/**
+ * Unconfirmed accounts live as long as their newest link: once every verification token of an account created
+ * more than VERIFICATION_TOKEN_TTL ago has expired, the account is dropped and its email and nickname are free.
+ */
+async function dropExpiredRegistrations(email: string, nickname: string | undefined): Promise<void> {
+  await query(
+    `delete from users u
+     where u.email_verified_at is null
+       and (u.email = $1 or ($2::text is not null and lower(u.nickname) = lower($2)))
+       and u.created_at < now() - make_interval(secs => $3)
+       and not exists (select 1 from verification_tokens t where t.user_id = u.id and t.expires_at > now())`,
+    [email, nickname ?? null, config().verificationTokenTtl],
+  );
+}
+
+/**
+ * Inserts the account unless the email is taken. A nickname that collides (chosen or generated) is replaced by
+ * a generated one: a 409 only new emails could get would tell which emails have accounts. Generated names
+ * widen from 3 to 6 random digits and finally to random hex, so registration never runs out of names.
+ */
 async function insertAccount(input: z.infer<typeof registerBody>, passwordHash: string): Promise<UserRow | undefined> {
   for (let attempt = 0; ; attempt += 1) {
+    const nickname = attempt === 0 && input.nickname ? input.nickname : generateNickname(attempt);
     try {
-      return await insertUserIfNew({ ...input, passwordHash, nickname: input.nickname ?? generateNickname() }, pooled);
+      return await insertUserIfNew({ ...input, passwordHash, nickname }, pooled);
     } catch (error) {
-      if (!isUniqueViolation(error, 'users_nickname_key')) throw error;
-      // Postgres checks the nickname before the email: a known email must not answer 409 here,
-      // or the nickname would tell which emails have accounts.
+      if (!isUniqueViolation(error, 'users_nickname_key') || attempt >= 20) throw error;
+      // Postgres checks the nickname before the email: a known email is not a new account.
       if (await findUserByEmail(input.email)) return undefined;
-      if (input.nickname) throw nicknameTaken();
-      if (attempt >= 5) throw error;
     }
   }
 }
 
 /**
- * Registration answers the same way for new and known emails. New: account + verification mail.
- * Known and unverified: the new password becomes the pending one and a fresh verification mail goes out
- * (each link sets the password of the registration it was mailed for). Known and verified: a mail saying
- * the account exists.
+ * Registration answers the same way for new and known emails. New: account + verification mail. Known and
+ * unverified: this registration is recorded as one more claim and a fresh verification mail goes out (at most
+ * one a minute); nothing of the account changes until someone confirms the mailbox. Known and verified: a mail
+ * saying the account exists.
  */
 export async function register(input: z.infer<typeof registerBody>, mailer: Mailer): Promise<void> {
   // Hash before knowing whether the email exists, so both paths take the same time.
   const passwordHash = await hashPassword(input.password, config().passwordHashing);
+  await dropExpiredRegistrations(input.email, input.nickname);
   const created = await insertAccount(input, passwordHash);
   const user = created ?? (await findUserByEmail(input.email));
   if (!user) return; // deleted in between: nothing to tell anyone
   if (user.email_verified_at) {
     await mailOncePerInterval(user.email, mailer, async () => accountExistsMail(user.email));
-  } else {
-    const pending = created ?? (await setPendingPassword(user.id, passwordHash)) ?? user;
-    await sendVerification(pending, mailer);
+    return;
   }
-}
-
-/** The password a later resend's link will set: the latest registration's, until the email is confirmed. */
-async function setPendingPassword(userId: string, passwordHash: string): Promise<UserRow | undefined> {
-  const { rows } = await query<UserRow>(
-    `update users set password_hash = $2, updated_at = now() where id = $1 and email_verified_at is null returning *`,
-    [userId, passwordHash],
+  await sendVerification(
+    user,
+    {
+      passwordHash,
+      // The account row holds the first registration's nickname; a later one keeps what it asked for, if anything.
+      nickname: created ? created.nickname : (input.nickname ?? null),
+      firstName: input.firstName ?? null,
+      lastName: input.lastName ?? null,
+    },
+    mailer,
   );
-  return rows[0];
 }
 
 export async function resendVerification(email: string, mailer: Mailer): Promise<void> {
   const user = await findUserByEmail(email);
-  if (user && !user.email_verified_at) await sendVerification(user, mailer);
+  if (user && !user.email_verified_at) await sendVerification(user, null, mailer);
   else await mailer.check();
 }
 
-/** Consumes a verification token (single use, unexpired) and marks the email verified. */
-export async function verifyEmail(token: string): Promise<UserRow> {
+/** Claims beyond this many (the newest first) are not tried against a confirming password: bounded work. */
+const MAX_CLAIMS_CHECKED = 10;
+
+const passwordRequired = () =>
+  new HttpError(400, 'password_required', 'More than one sign-up used this address: enter the password you chose to confirm it.', {
+    details: { password: 'is required' },
+  });
+
+/**
+ * Picks what the confirmed account will be. With a password (the confirm page always asks for one): that
+ * password, and the profile fields of the registration it belongs to, if any. Without one: the only
+ * registration of the account; when several people registered the address, the password is required, since
+ * the link alone does not say whose registration it is.
+ */
+async function chooseClaim(userId: string, password: string | undefined, email: string): Promise<Registration> {
+  const { rows } = await query<{ password_hash: string; nickname: string | null; first_name: string | null; last_name: string | null }>(
+    `select password_hash, nickname, first_name, last_name from verification_tokens
+     where user_id = $1 and password_hash is not null and used_at is null
+     order by created_at desc limit $2`,
+    [userId, MAX_CLAIMS_CHECKED + 1],
+  );
+  const claims = rows.map((row) => ({ passwordHash: row.password_hash, nickname: row.nickname, firstName: row.first_name, lastName: row.last_name }));
+  if (password === undefined) {
+    if (claims.length > 1) throw passwordRequired();
+    if (claims[0]) return claims[0];
+    const user = await findUserById(userId); // accounts from before claims were recorded
+    if (!user) throw invalidToken();
+    return { passwordHash: user.password_hash, nickname: user.nickname, firstName: user.first_name, lastName: user.last_name };
+  }
+  const checked = passwordSchema.safeParse(password);
+  if (!checked.success || password.trim().toLowerCase() === email) {
+    throw new HttpError(400, 'validation_failed', 'Some fields are missing or invalid.', {
+      details: { password: checked.success ? 'must not be your email address' : checked.error.issues[0]!.message },
+    });
+  }
+  for (const claim of claims.slice(0, MAX_CLAIMS_CHECKED)) {
+    if (await verifyPassword(password, claim.passwordHash)) return claim;
+  }
+  // The confirmer proved the mailbox but chose none of these registrations: their password, no one's fields.
+  return { passwordHash: await hashPassword(password, config().passwordHashing), nickname: null, firstName: null, lastName: null };
+}
+
+/**
+ * Consumes a verification token (single use, unexpired) and marks the email verified with the confirmer's
+ * claim: its password and profile fields replace whatever any other registrant chose, and every other
+ * verification token of the account is voided.
+ */
+export async function verifyEmail(token: string, password?: string): Promise<UserRow> {
   if (!opaqueTokenPattern.test(token)) throw invalidToken();
+  const tokenHash = hashOpaqueToken(token);
+  const { rows: found } = await query<{ user_id: string; email: string }>(
+    `select t.user_id, u.email from verification_tokens t join users u on u.id = t.user_id
+     where t.token_hash = $1 and t.used_at is null and t.expires_at > now() and u.email_verified_at is null`,
+    [tokenHash],
+  );
+  if (!found[0]) throw invalidToken();
+  const { user_id: userId } = found[0];
+  const claim = await chooseClaim(userId, password, found[0].email);
   const user = await transaction(async (db) => {
-    const { rows } = await db.query<{ user_id: string; password_hash: string | null }>(
-      `update verification_tokens set used_at = now()
-       where token_hash = $1 and used_at is null and expires_at > now()
-       returning user_id, password_hash`,
-      [hashOpaqueToken(token)],
+    const consumed = await db.query(
+      `update verification_tokens set used_at = now() where token_hash = $1 and used_at is null and expires_at > now() returning user_id`,
+      [tokenHash],
     );
-    if (!rows[0]) return undefined;
-    // The link sets the password of the registration it was mailed for (older tokens carry none).
+    if (!consumed.rows[0]) return undefined;
+    await db.query('update verification_tokens set used_at = now() where user_id = $1 and used_at is null', [userId]);
     const verified = await db.query<UserRow>(
-      `update users set email_verified_at = coalesce(email_verified_at, now()),
-                        password_hash = case when email_verified_at is null then coalesce($2, password_hash) else password_hash end,
-                        updated_at = now()
-       where id = $1 returning *`,
-      [rows[0].user_id, rows[0].password_hash],
+      `update users set email_verified_at = now(), password_hash = $2, first_name = $3, last_name = $4,
+         nickname = case
+           when lower(nickname) = lower($5) then nickname
+           when $5 is not null and not exists (select 1 from users o where lower(o.nickname) = lower($5) and o.id <> $1) then $5
+           else $6 end,
+         updated_at = now()
+       where id = $1 and email_verified_at is null returning *`,
+      [userId, claim.passwordHash, claim.firstName, claim.lastName, claim.nickname, generateNickname(6)],
     );
     return verified.rows[0];
   });
@@ -288,6 +380,8 @@ export async function getProfile(viewer: AccessClaims, id: string, objects: Obje
   if (!isUuid(userId)) throw notFound('No user with this id.');
   const user = await findUserById(userId);
   if (!user) throw id === 'me' ? unauthorized('The account of this token no longer exists.') : notFound('No user with this id.');
+  // An unconfirmed registration may be anyone's: nothing of it is shown until its mailbox is confirmed.
+  if (!user.email_verified_at && user.id !== viewer.userId) throw notFound('No user with this id.');
   return toProfile(user, objects, { includeEmail: mayReadEmail(viewer, user.id) });
 }
 

@@ -13,6 +13,7 @@ import {
   refreshBody,
   registerBody,
   tokenBody,
+  verifyEmailBody,
 } from './schemas';
 
 /**
@@ -86,7 +87,6 @@ export const operations: Operation[] = [
     description: 'The same 202 for new and known emails alike; the mailbox gets a confirmation link (or an "account exists" notice).',
     body: { schema: registerBody },
     replies: { 202: { description: 'Check the inbox.', json: reply.message } },
-    errors: { 409: ['nickname_taken'] },
   },
   {
     method: 'GET',
@@ -104,12 +104,15 @@ export const operations: Operation[] = [
     operationId: 'verifyEmail',
     tag: 'auth',
     summary: 'Confirm an email address',
-    body: { schema: tokenBody, form: true },
+    description:
+      'Sets the password given here (and the profile of the sign-up it belongs to); without one, the only sign-up of the address. ' +
+      'When several sign-ups used the address, the password is required (400 password_required). Voids every other link of the account.',
+    body: { schema: verifyEmailBody, form: true },
     replies: {
       200: { description: 'Confirmed: the user (JSON), or a success page for the form post.', json: reply.verifiedUser, html: true },
       303: { description: 'Form post with VERIFY_REDIRECT_URL set.', redirect: true },
     },
-    errors: { 400: ['invalid_token'] },
+    errors: { 400: ['invalid_token', 'password_required', 'validation_failed'] },
     htmlErrors: true,
   },
   {

@@ -13,12 +13,19 @@ button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:6px;background
 }
 
 /** The page behind the mailed link: only its button (a POST) uses the token, so link scanners cannot burn it. */
-export function confirmEmailPage(actionUrl: string, token: string): string {
+/**
+ * The password field is what makes the confirmer the owner: the account gets the password typed here (and the
+ * profile of the sign-up it belongs to), never that of someone else who signed up with this address.
+ */
+export function confirmEmailPage(actionUrl: string, token: string, problem?: string): string {
+  const error = problem ? `<p role="alert">Password: ${escapeHtml(problem)}</p>\n` : '';
   return page(
     'Confirm your email address',
-    `<p>Press the button to confirm your email address and finish creating your Portrait account.</p>
-<form method="post" action="${escapeHtml(actionUrl)}">
+    `<p>Enter the password you chose when you signed up, then press the button to confirm your email address and finish creating your Portrait account.</p>
+${error}<form method="post" action="${escapeHtml(actionUrl)}">
 <input type="hidden" name="token" value="${escapeHtml(token)}">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required minlength="8" maxlength="128">
 <button type="submit">Confirm email address</button>
 </form>`,
   );

@@ -60,6 +60,16 @@ export const loginBody = z.object({
 
 export const emailBody = z.object({ email });
 export const tokenBody = z.object({ token: opaqueToken });
+/** The confirm step may carry the confirmer's password (the page always asks): see SECURITY.md, pre-registration. */
+export const verifyEmailBody = z.object({
+  token: opaqueToken,
+  // An empty form field means no password given; its length and content are checked where it is used.
+  password: z
+    .string({ error: 'must be a string' })
+    .max(1024, 'is too long')
+    .optional()
+    .transform((value) => (value === '' ? undefined : value)),
+});
 export const refreshBody = z.object({ refreshToken: opaqueToken });
 /** Logging out cannot fail: a missing or malformed token just ends no session. */
 export const logoutBody = z.object({ refreshToken: opaqueToken.optional().catch(undefined) });

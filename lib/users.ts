@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { query, type Queryable } from './db';
 import type { Role } from './tokens';
 
@@ -83,7 +83,13 @@ const animals = [
   'seal', 'sloth', 'tapir', 'walrus', 'wombat', 'yak',
 ];
 
-/** adjective_animal_123 */
-export function generateNickname(): string {
-  return `${adjectives[randomInt(adjectives.length)]}_${animals[randomInt(animals.length)]}_${randomInt(1000).toString().padStart(3, '0')}`;
+/**
+ * adjective_animal_123; after collisions (attempt > 0) the number widens to 6 digits (27 billion names) and
+ * from the sixth attempt to random hex, so that generating never runs out.
+ */
+export function generateNickname(attempt = 0): string {
+  const stem = `${adjectives[randomInt(adjectives.length)]}_${animals[randomInt(animals.length)]}`;
+  if (attempt === 0) return `${stem}_${randomInt(1000).toString().padStart(3, '0')}`;
+  if (attempt < 6) return `${stem}_${randomInt(1_000_000).toString().padStart(6, '0')}`;
+  return `${stem}_${randomBytes(6).toString('hex')}`;
 }

@@ -106,14 +106,15 @@ describe('POST /auth/register', () => {
     expect(await mailsTo(email)).toHaveLength(1);
   });
 
-  test('a taken nickname is 409 nickname_taken and creates nothing', async () => {
+  test('a taken nickname answers the same 202 as any registration; the new account gets a generated one', async () => {
     const nickname = `nick_${Date.now()}`;
-    expect((await registerWith({ email: uniqueEmail(), password: PASSWORD, nickname })).status).toBe(202);
+    const first = await registerWith({ email: uniqueEmail(), password: PASSWORD, nickname });
+    expect(first.status).toBe(202);
     const email = uniqueEmail();
     const response = await registerWith({ email, password: PASSWORD, nickname: nickname.toUpperCase() });
-    expect(response.status).toBe(409);
-    expect(response.json.error.code).toBe('nickname_taken');
-    expect(await usersWith(email)).toHaveLength(0);
+    expect(response.status).toBe(202);
+    expect(response.json).toEqual(first.json);
+    expect((await userWith(email)).nickname).toMatch(/^[a-z]+_[a-z]+_\d{6}$/);
   });
 
   test('unknown fields are ignored: no self-made admin or verified account', async () => {
@@ -184,7 +185,7 @@ describe('registering an address someone else registered first (not yet confirme
     await query(`update mail_throttle set last_sent_at = now() - interval '2 minutes' where email = $1`, [email]);
     await registerWith({ email, password: PASSWORD });
     const ownersToken = verificationTokenIn(await mailTo(email, { count: 2 }));
-    expect((await invoke(verifyEmail, { method: 'POST', route: '/auth/verify-email', json: { token: ownersToken } })).status).toBe(200);
+    expect((await invoke(verifyEmail, { method: 'POST', route: '/auth/verify-email', json: { token: ownersToken, password: PASSWORD } })).status).toBe(200);
     expect((await invoke(login, { method: 'POST', route: '/auth/login', json: { email, password: PASSWORD } })).status).toBe(200);
     expect((await invoke(login, { method: 'POST', route: '/auth/login', json: { email, password: 'attacker password 1' } })).status).toBe(401);
   });
@@ -197,6 +198,7 @@ describe('registering an address someone else registered first (not yet confirme
     const known = await registerWith({ email: owner.email, password: PASSWORD, nickname: taken });
     expect(known.status).toBe(202);
     const unknown = await registerWith({ email: uniqueEmail(), password: PASSWORD, nickname: taken });
-    expect(unknown.status).toBe(409);
+    expect(unknown.status).toBe(202);
+    expect(unknown.json).toEqual(known.json);
   });
 });
