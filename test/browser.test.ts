@@ -168,12 +168,14 @@ describe('the web app in Chromium', () => {
     await context.close();
   });
 
-  test('the mailed link opens the confirm page; its button confirms the address', async () => {
+  test('the mailed link opens the confirm page; the password and its button confirm the address', async () => {
     const mail = await mailTo(email, { timeoutMs: 10_000 });
     const link = mail.links.find((url) => url.includes('/auth/verify-email?token='))!;
     const { page, context, problems } = await openApp();
     await page.goto(link.replace(/^https?:\/\/[^/]+/, api.baseUrl));
     await shot(page, '03-confirm-page');
+    // The confirmer's password decides whose sign-up the account becomes (SECURITY.md, pre-registration).
+    await page.getByLabel('Password').fill(password);
     await page.getByRole('button').first().click();
     await page.waitForLoadState();
     await expect(page.textContent('body')).resolves.toMatch(/confirmed/i);
