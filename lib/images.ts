@@ -4,7 +4,7 @@
  * Pure functions over bytes; storage, database and HTTP live elsewhere.
  */
 import { fileTypeFromBuffer } from 'file-type';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { HttpError } from './errors';
 
 // Every upload is a new input, so libvips' operation cache (50 MB by default)
@@ -96,12 +96,41 @@ interface RawSquare {
   raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 };
 }
 
+/**
+ * Inputs longer than this many times their width (or the reverse) are cropped to this ratio around their
+ * centre before the cover resize: resizing enlarges the short side to the output edge, so a 1×30000 image
+ * would otherwise become 512×15360000 pixels first (seconds of CPU and gigabytes). The crop bounds the work by
+ * the output, whatever the header claims; the attention strategy still picks the square within the kept part.
+ */
+export const MAX_ASPECT_RATIO = 4;
+
+/** The region of the (oriented) image that is resized: all of it unless its aspect ratio exceeds the bound. */
+export function regionToResize(width: number, height: number): { left: number; top: number; width: number; height: number } | undefined {
+  const short = Math.min(width, height);
+  const long = Math.max(width, height);
+  if (long <= short * MAX_ASPECT_RATIO) return undefined;
+  const kept = short * MAX_ASPECT_RATIO;
+  const offset = Math.floor((long - kept) / 2);
+  return width > height ? { left: offset, top: 0, width: kept, height } : { left: 0, top: offset, width, height: kept };
+}
+
+/** EXIF orientations 5 to 8 turn the image by 90°: width and height swap. */
+const orientedSize = (metadata: Metadata) => {
+  const width = metadata.width ?? 0;
+  const height = metadata.pageHeight ?? metadata.height ?? 0;
+  return (metadata.orientation ?? 1) >= 5 ? { width: height, height: width } : { width, height };
+};
+
 async function decodeToSquare(bytes: Uint8Array, edge: number, maxPixels: number): Promise<RawSquare> {
   try {
+    const { width, height } = orientedSize(await sharp(bytes, { pages: 1 }).metadata());
+    if (width * height > maxPixels) throw new Error('Input image exceeds pixel limit');
+    const image = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning', pages: 1 }).autoOrient();
+    const region = regionToResize(width, height);
+    if (region) image.extract(region);
     // Resizing in the decoding pipeline lets libjpeg/libwebp shrink on load
     // (a 12 MP JPEG decodes at 1/4 scale for 512 px), which is most of the speed.
-    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning', pages: 1 })
-      .autoOrient()
+    const { data, info } = await image
       .resize(edge, edge, { fit: 'cover', position: sharp.strategy.attention })
       .toColourspace('srgb')
       .raw()
