@@ -8,6 +8,13 @@ export interface Queryable {
   query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
 }
 
+/**
+ * Server-side time limit per statement. Not a connection startup parameter: transaction poolers
+ * (PgBouncer, RDS Proxy) refuse those. Each transaction sets it with SET LOCAL; single statements get it
+ * from the role's default (migration 1700000000401) and are bounded on the client by query_timeout.
+ */
+export const STATEMENT_TIMEOUT_MS = 4000;
+
 /** One small pool per container: Lambda runs one request at a time per sandbox. */
 export const pool = new pg.Pool({
   connectionString: config().databaseUrl,
@@ -15,7 +22,6 @@ export const pool = new pg.Pool({
   // Connect attempt + one retry must stay within the few seconds a 503 may take.
   connectionTimeoutMillis: 2500,
   idleTimeoutMillis: 60_000,
-  statement_timeout: 4000,
   query_timeout: 4500,
   application_name: 'portrait',
   // Idle connections must not keep a process (a test worker, a script) alive.
@@ -71,7 +77,8 @@ async function begin(): Promise<pg.PoolClient> {
     let client: pg.PoolClient | undefined;
     try {
       client = await pool.connect();
-      await client.query('begin');
+      // One round trip; SET LOCAL ends with the transaction, so no session state outlives it.
+      await client.query(`begin; set local statement_timeout = ${STATEMENT_TIMEOUT_MS}`);
       return client;
     } catch (error) {
       client?.release(true);

@@ -86,7 +86,7 @@ async function startServices() {
 }
 
 async function prepare() {
-  const applied = await runMigrations(process.env.DATABASE_URL!);
+  const applied = await runMigrations(process.env.DATABASE_DIRECT_URL || process.env.DATABASE_URL!);
   say(applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
   // Settings are validated here first, so a bad one stops dev with its name before serverless starts.
   const { config } = await import('../lib/config');

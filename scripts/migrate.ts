@@ -1,9 +1,10 @@
-// npm run migrate: applies pending migrations to DATABASE_URL (a deployed database too).
+// npm run migrate: applies pending migrations to DATABASE_DIRECT_URL, else DATABASE_URL (a deployed database too).
+// Behind a transaction pooler DATABASE_URL names the pooler; migrations need the database itself.
 import { runMigrations } from './migrations';
 
-const databaseUrl = process.env.DATABASE_URL;
+const databaseUrl = process.env.DATABASE_DIRECT_URL || process.env.DATABASE_URL;
 if (!databaseUrl) {
-  console.error('DATABASE_URL is required: npm run migrate needs the database to migrate.');
+  console.error('DATABASE_DIRECT_URL or DATABASE_URL is required: npm run migrate needs the database to migrate.');
   process.exit(1);
 }
 try {
