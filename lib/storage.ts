@@ -22,6 +22,8 @@ export class ObjectTooLargeError extends Error {
 export interface StoredObject {
   key: string;
   size: number;
+  /** Set by list(); the janitor leaves objects younger than its margins alone. */
+  lastModified?: Date;
 }
 
 /** What the rest of the code needs from a bucket; tests can hand in another implementation. */
@@ -112,7 +114,7 @@ export const s3Store: ObjectStore = {
     try {
       do {
         const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-        for (const item of page.Contents ?? []) objects.push({ key: item.Key!, size: item.Size ?? 0 });
+        for (const item of page.Contents ?? []) objects.push({ key: item.Key!, size: item.Size ?? 0, lastModified: item.LastModified });
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     } catch (error) {
