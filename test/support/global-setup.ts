@@ -4,6 +4,7 @@ import path from 'node:path';
 import { startMailCatcher, startPostgres, startS3 } from '../../scripts/stack';
 import { runMigrations } from '../../scripts/migrations';
 import { testSettings } from './settings';
+import { startPgBouncer } from './pgbouncer';
 import { testStack } from './stack-handle';
 
 /**
@@ -20,13 +21,17 @@ export default async function globalSetup() {
     startS3({ dir: path.join(root, 's3'), browserBuckets: ['portrait-test'] }),
     startMailCatcher({ dir: path.join(root, 'mail') }),
   ]);
-  testStack.set({ root, postgres, s3, mail });
-
-  const databaseUrl = process.env.TEST_DATABASE_URL ?? postgres!.url;
-  await runMigrations(databaseUrl);
+  const directUrl = process.env.TEST_DATABASE_URL ?? postgres!.url;
+  await runMigrations(directUrl);
+  // TEST_VIA_PGBOUNCER=1 (test/pgbouncer.test.ts sets it): the functions reach Postgres through a
+  // transaction-mode PgBouncer, as behind RDS Proxy; migrations still take the direct connection.
+  const pgbouncer = process.env.TEST_VIA_PGBOUNCER === '1' ? await startPgBouncer(directUrl) : undefined;
+  testStack.set({ root, postgres, s3, mail, pgbouncer });
+  const databaseUrl = pgbouncer?.url ?? directUrl;
 
   Object.assign(process.env, testSettings({ root, databaseUrl, s3, mail, bucket: 'portrait-test' }), {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    DATABASE_DIRECT_URL: directUrl,
   });
 
   // Bucket and default avatar, as the picture functions set them up at cold start.

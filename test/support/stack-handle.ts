@@ -1,10 +1,12 @@
 import type { RunningMailCatcher, RunningPostgres, RunningS3 } from '../../scripts/stack';
+import type { RunningPgBouncer } from './pgbouncer';
 
 interface TestStack {
   root: string;
   postgres?: RunningPostgres;
   s3: RunningS3;
   mail: RunningMailCatcher;
+  pgbouncer?: RunningPgBouncer;
 }
 
 // globalSetup and globalTeardown run in the same process; this carries the running services between them.

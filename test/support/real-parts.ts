@@ -1,0 +1,23 @@
+import { test } from '@jest/globals';
+import { REAL_PARTS, findBinary } from './binaries';
+
+export { REAL_PARTS, findBinary };
+
+/**
+ * `describe` when the part is installed; otherwise one skipped test that says how to install it.
+ * CI sets PORTRAIT_REAL_PARTS=required (.ci/run): there a missing part fails instead of skipping.
+ */
+export function realPartAvailable(part: keyof typeof REAL_PARTS): boolean {
+  const missing = REAL_PARTS[part].binaries.filter((binary) => !findBinary(binary));
+  if (missing.length === 0) return true;
+  const howTo = `${missing.join(', ')} not installed: ${REAL_PARTS[part].install} (Debian 12; as root)`;
+  if (process.env.PORTRAIT_REAL_PARTS === 'required') {
+    test(`${part} is installed (PORTRAIT_REAL_PARTS=required)`, () => {
+      throw new Error(howTo);
+    });
+  } else {
+    process.stderr.write(`\nskipping the ${part} tests: ${howTo}\n`);
+    test.skip(`${part} tests (${howTo})`, () => {});
+  }
+  return false;
+}
