@@ -107,6 +107,23 @@ function startApi(): ChildProcess {
   });
 }
 
+/** The hourly janitor of a deploy, every five minutes here; it logs a line only when it removed something. */
+function startJanitor() {
+  const run = async () => {
+    try {
+      const { runJanitor } = await import('../lib/janitor');
+      const { services } = await import('../lib/services');
+      const counts = await runJanitor({ objects: services.objects });
+      const removed = Object.entries(counts).filter(([, count]) => count > 0);
+      if (removed.length) say(`janitor removed ${removed.map(([kind, count]) => `${count} ${kind}`).join(', ')}`);
+    } catch (error) {
+      say(`janitor failed: ${(error as Error).message}`);
+    }
+  };
+  const timer = setInterval(run, 5 * 60_000);
+  timer.unref();
+}
+
 let shuttingDown = false;
 async function shutdown(code: number, api?: ChildProcess) {
   if (shuttingDown) return;
@@ -137,6 +154,7 @@ try {
   const api = startApi();
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(0, api));
   api.once('exit', (code) => void shutdown(code ?? 1));
+  startJanitor();
   const base = `http://localhost:${process.env.PORT || 3000}`;
   say(`services up in ${Math.round(performance.now() - started)} ms; open ${base}/ (the web app) or ${base}/docs (the API reference)`);
 } catch (error) {
