@@ -514,7 +514,7 @@ function adminScreen() {
       h('td', {}, h('span', { class: 'nick' }, user.nickname), h('br', {}), h('span', { class: 'meta' }, user.email)),
       h('td', {}, roleControl),
       h('td', {}, user.disabled ? 'disabled' : user.lockedUntil ? 'locked' : user.emailVerified ? 'active' : 'unconfirmed'),
-      h('td', { class: 'row-actions' }, disable, unlock),
+      h('td', {}, h('div', { class: 'row-actions' }, disable, unlock)),
     );
     return row;
   };
