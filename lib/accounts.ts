@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type * as z from 'zod';
 import { config } from './config';
-import { db as pooled, query, transaction, isUniqueViolation, type Queryable } from './db';
+import { database, db as pooled, query, transaction, isUniqueViolation, type Database, type Queryable } from './db';
 import { HttpError, notFound, unauthorized } from './errors';
 import { accountExistsMail, verificationMail, type Mailer } from './mail';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
@@ -263,46 +263,55 @@ export async function verifyEmail(token: string, password?: string): Promise<Use
  * Records a login attempt before anything is checked, so that parallel guesses count against each other.
  * Returns the attempt's id and, when LOGIN_MAX_FAILURES attempts came before it within the window,
  * the seconds until the oldest of those leaves the window.
+ *
+ * Attempts on one email are serialised across every container and connection by a transaction-scoped
+ * advisory lock (released at commit, so safe behind a transaction-mode pooler, unlike a session lock): each
+ * attempt's count statement starts after the previous attempt committed its row, and so sees it.
  */
-async function recordAttempt(email: string): Promise<{ attemptId: string; retryAfter: number }> {
-  const { rows } = await query<{ id: string; earlier: number; retry_after: number | null }>(
-    `with attempt as (insert into login_failures (email) values ($1) returning id)
-     select attempt.id, count(recent.failed_at)::int as earlier,
-            ceil(extract(epoch from (min(recent.failed_at) + make_interval(secs => $2) - now())))::int as retry_after
-     from attempt left join lateral (
-       select failed_at from login_failures
-       where email = $1 and id < attempt.id and failed_at > now() - make_interval(secs => $2)
-       order by id desc limit $3) recent on true
-     group by attempt.id`,
-    [email, LOGIN_WINDOW_SECONDS, LOGIN_MAX_FAILURES],
-  );
+async function recordAttempt(email: string, db: Database): Promise<{ attemptId: string; retryAfter: number }> {
+  const rows = await db.transaction(async (client) => {
+    await client.query(`select pg_advisory_xact_lock(hashtextextended('login_failures:' || $1, 0))`, [email]);
+    const result = await client.query<{ id: string; earlier: number; retry_after: number | null }>(
+      `with attempt as (insert into login_failures (email) values ($1) returning id)
+       select attempt.id, count(recent.failed_at)::int as earlier,
+              ceil(extract(epoch from (min(recent.failed_at) + make_interval(secs => $2) - now())))::int as retry_after
+       from attempt left join lateral (
+         select failed_at from login_failures
+         where email = $1 and id < attempt.id and failed_at > now() - make_interval(secs => $2)
+         order by id desc limit $3) recent on true
+       group by attempt.id`,
+      [email, LOGIN_WINDOW_SECONDS, LOGIN_MAX_FAILURES],
+    );
+    return result.rows;
+  });
   const { id, earlier, retry_after } = rows[0]!;
   return { attemptId: id, retryAfter: earlier >= LOGIN_MAX_FAILURES ? Math.max(1, retry_after ?? 1) : 0 };
 }
 
-export async function login(email: string, password: string): Promise<TokenPair> {
-  const { attemptId, retryAfter } = await recordAttempt(email);
+/** `db`: this container's database; race tests pass one per simulated container. */
+export async function login(email: string, password: string, db: Database = database): Promise<TokenPair> {
+  const { attemptId, retryAfter } = await recordAttempt(email, db);
   if (retryAfter > 0) {
     // A refused attempt is not a failure of its own: the lock ends when the window passes, not later.
-    await query('delete from login_failures where id = $1', [attemptId]);
+    await db.query('delete from login_failures where id = $1', [attemptId]);
     throw new HttpError(429, 'too_many_attempts', 'Too many failed logins. Try again later.', {
       headers: { 'retry-after': String(retryAfter) },
     });
   }
-  const user = await findUserByEmail(email);
+  const user = await findUserByEmail(email, db);
   // Unknown emails are checked against a dummy hash so both failures take the same time.
   const passwordMatches = await verifyPassword(password, user?.password_hash ?? (await dummyPasswordHash(config().passwordHashing)));
   if (!user || !passwordMatches) {
     // The attempt's row stays as the failure; rows older than the window are dropped on the way
     // (an index on failed_at keeps this to the few rows that just aged out).
-    await query(`delete from login_failures where failed_at < now() - make_interval(secs => $1)`, [LOGIN_WINDOW_SECONDS]);
+    await db.query(`delete from login_failures where failed_at < now() - make_interval(secs => $1)`, [LOGIN_WINDOW_SECONDS]);
     throw invalidCredentials();
   }
-  await query(`delete from login_failures where email = $1`, [email]);
+  await db.query(`delete from login_failures where email = $1`, [email]);
   if (!user.email_verified_at) {
     throw new HttpError(403, 'email_not_verified', 'Confirm your email address first: use the link we mailed you, or ask for a new one.');
   }
-  return issueTokens(user);
+  return issueTokens(user, db);
 }
 
 /** Stores a refresh token of a session (family); only its hash is kept. */
@@ -318,9 +327,9 @@ async function tokenPair(claims: AccessClaims, refreshToken: string): Promise<To
 }
 
 /** A new session: a new family with its first refresh token. */
-async function issueTokens(user: Pick<UserRow, 'id' | 'role'>): Promise<TokenPair> {
+async function issueTokens(user: Pick<UserRow, 'id' | 'role'>, db: Queryable = pooled): Promise<TokenPair> {
   const refresh = newOpaqueToken();
-  await storeRefreshToken(pooled, refresh.hash, user.id, randomUUID());
+  await storeRefreshToken(db, refresh.hash, user.id, randomUUID());
   return tokenPair({ userId: user.id, role: user.role }, refresh.token);
 }
 

@@ -58,13 +58,13 @@ const isConnectTimeout = (error: unknown) =>
   );
 
 /** Runs one statement; a dropped connection is retried once on a fresh one. */
-export async function query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []) {
+async function queryOn<Row extends pg.QueryResultRow>(target: pg.Pool, text: string, values: unknown[]) {
   try {
-    return await pool.query<Row>(text, values);
+    return await target.query<Row>(text, values);
   } catch (error) {
     if (!isConnectionError(error) || isConnectTimeout(error)) throw translate(error);
     try {
-      return await pool.query<Row>(text, values);
+      return await target.query<Row>(text, values);
     } catch (retryError) {
       throw translate(retryError);
     }
@@ -72,11 +72,11 @@ export async function query<Row extends pg.QueryResultRow = pg.QueryResultRow>(t
 }
 
 /** A client with an open transaction; an idle socket that died while the sandbox was frozen is replaced once. */
-async function begin(): Promise<pg.PoolClient> {
+async function begin(target: pg.Pool): Promise<pg.PoolClient> {
   for (let attempt = 0; ; attempt += 1) {
     let client: pg.PoolClient | undefined;
     try {
-      client = await pool.connect();
+      client = await target.connect();
       // One round trip; SET LOCAL ends with the transaction, so no session state outlives it.
       await client.query(`begin; set local statement_timeout = ${STATEMENT_TIMEOUT_MS}`);
       return client;
@@ -88,8 +88,8 @@ async function begin(): Promise<pg.PoolClient> {
 }
 
 /** Runs `work` in one transaction; rolls back on any error and always releases the client. */
-export async function transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await begin();
+async function transactionOn<T>(target: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await begin(target);
   let broken = false;
   try {
     const result = await work(client);
@@ -102,6 +102,29 @@ export async function transaction<T>(work: (client: pg.PoolClient) => Promise<T>
   } finally {
     client.release(broken);
   }
+}
+
+/** Statements and transactions on one pool: the container's own below; tests of races build one per "container". */
+export interface Database extends Queryable {
+  transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+}
+
+export function databaseOn(target: pg.Pool): Database {
+  return {
+    query: <Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []) => queryOn<Row>(target, text, values),
+    transaction: (work) => transactionOn(target, work),
+  };
+}
+
+/** This container's database. */
+export const database: Database = databaseOn(pool);
+
+export async function query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []) {
+  return queryOn<Row>(pool, text, values);
+}
+
+export function transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return transactionOn(pool, work);
 }
 
 export const isUniqueViolation = (error: unknown, constraint?: string) =>

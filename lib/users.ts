@@ -39,8 +39,8 @@ export async function insertUserIfNew(user: NewUser, db: Queryable): Promise<Use
   return rows[0];
 }
 
-export async function findUserByEmail(email: string): Promise<UserRow | undefined> {
-  const { rows } = await query<UserRow>(`select ${columns} from users where email = $1`, [email]);
+export async function findUserByEmail(email: string, db: Queryable = { query }): Promise<UserRow | undefined> {
+  const { rows } = await db.query<UserRow>(`select ${columns} from users where email = $1`, [email]);
   return rows[0];
 }
 
