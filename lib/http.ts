@@ -120,6 +120,7 @@ const boundary = (): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
     // Lambda's request id: unique on AWS and under serverless-offline (whose API request id is a constant).
     const requestId = request.context?.awsRequestId || request.event.requestContext?.requestId || randomUUID();
     requestState.set(request.event, { requestId, startedAt: performance.now() });
+    canonicalisePathIds(request.event);
   },
   after: (request) => {
     finish(request.event, request.response);
@@ -133,6 +134,19 @@ const boundary = (): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
     finish(request.event, request.response, error);
   },
 });
+
+const UUID_ANY_CASE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The one place where ids in paths become canonical: a UUID in any case names the same user, and everything
+ * behind the edge (authorisation, queries, storage keys) sees only the lower-case form.
+ */
+function canonicalisePathIds(event: ApiEvent) {
+  if (!event.pathParameters) return;
+  for (const [name, value] of Object.entries(event.pathParameters)) {
+    if (value && UUID_ANY_CASE.test(value)) event.pathParameters[name] = value.toLowerCase();
+  }
+}
 
 function genericFor(error: HttpError): HttpError {
   // Above 500 only our own, deliberately written messages (e.g. 503) are shown.

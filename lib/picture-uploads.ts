@@ -12,7 +12,7 @@ import { commitPictureId, deletePictureObjects, fileTooLarge, incomingPrefix } f
 import { variantKey } from './profiles';
 import { ObjectTooLargeError, ensureBucket, type ObjectStore } from './storage';
 import { isUuid } from './tokens';
-import type { UserRow } from './users';
+import { findUserById, type UserRow } from './users';
 
 /** Bucket and default avatar, set up once per container by the functions that can render images. */
 export const ensurePictureBucket = () => ensureBucket({ sizes: config().pictures.sizes, render: renderDefaultAvatar });
@@ -26,6 +26,10 @@ export async function replacePicture(userId: string, bytes: Uint8Array, objects:
   const { maxBytes, maxPixels, sizes } = config().pictures;
   if (bytes.byteLength > maxBytes) throw fileTooLarge(maxBytes);
   const { variants } = await processPicture(bytes, { maxPixels, sizes });
+  // Keys derive from the id as stored, never from the caller's spelling of it.
+  const owner = await findUserById(userId);
+  if (!owner) throw notFound('No user with this id.');
+  userId = owner.id;
 
   const pictureId = randomUUID();
   const keys = sizes.map((size) => variantKey(userId, pictureId, size));
