@@ -158,7 +158,8 @@ function genericFor(error: HttpError): HttpError {
 function finish(event: ApiEvent, response: ApiResponse | null | undefined, error?: HttpError) {
   const state = requestState.get(event) ?? { requestId: randomUUID(), startedAt: performance.now() };
   if (!response) return;
-  response.headers = { ...response.headers, 'x-request-id': state.requestId };
+  // nosniff on every response: no browser may guess a type other than the one declared.
+  response.headers = { ...response.headers, 'x-content-type-options': 'nosniff', 'x-request-id': state.requestId };
   logRequest({
     requestId: state.requestId,
     route: event.routeKey ?? `${event.requestContext?.http?.method} ${event.rawPath}`,
