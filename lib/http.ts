@@ -110,8 +110,8 @@ function fromMiddyError(status: number, message: string, fromPackage: string, ca
     }
     return new HttpError(400, 'invalid_json', 'The body is not valid JSON.', { cause });
   }
-  // The multipart parser: its 413 and content-type check are handled in lib/multipart.ts; what is left is a body it could not read.
-  return new HttpError(400, 'invalid_multipart', 'The multipart body could not be read.', { cause });
+  // No other Middy body parser is used (multipart is parsed by lib/multipart.ts, which throws HttpErrors itself).
+  return new HttpError(400, 'invalid_json', 'The body could not be read.', { cause });
 }
 
 /** Outermost middleware: request id, error rendering, one log line per request. */
