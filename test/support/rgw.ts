@@ -96,8 +96,10 @@ rgw frontends = beast endpoint=127.0.0.1:${rgwPort}
     await run(bin('monmaptool'), ['--create', '--add', 'a', `v1:127.0.0.1:${monPort}`, '--fsid', fsid, path.join(dir, 'monmap')]);
     await ceph('ceph-mon', ['--mkfs', '-i', 'a', '--monmap', path.join(dir, 'monmap')]);
     await daemon('ceph-mon', ['-i', 'a'], 'mon.a');
-    await ceph('ceph', ['osd', 'create']);
-    await ceph('ceph-osd', ['-i', '0', '--mkfs']);
+    // The OSD's uuid registered up front: an OSD that makes its own may boot into 'wrong fsid' (Ceph's manual deployment).
+    const osdUuid = randomUUID();
+    await ceph('ceph', ['osd', 'create', osdUuid, '0']);
+    await ceph('ceph-osd', ['-i', '0', '--mkfs', '--osd-uuid', osdUuid]);
     await daemon('ceph-osd', ['-i', '0'], 'osd.0');
     await daemon('radosgw', ['-n', 'client.rgw'], 'client.rgw');
     const endpoint = `http://127.0.0.1:${rgwPort}`;
