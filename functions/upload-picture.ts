@@ -1,3 +1,4 @@
+import { auditedPictureChange, authorizePictureChange } from '../lib/admin';
 import { config } from '../lib/config';
 import { endpoint, privateJson } from '../lib/http';
 import { multipartFile, singleFile } from '../lib/multipart';
@@ -16,11 +17,14 @@ export const handler = endpoint(
     authorize: (viewer, pathParameters) => void pictureOwnerFor(viewer, pathParameters.id),
     middlewares: multipartFile(maxBytes, () => fileTooLarge(maxBytes)),
   },
-  async ({ viewer, pathParameters, event }) => {
+  async ({ viewer, requestId, pathParameters, event }) => {
     const ownerId = pictureOwnerFor(viewer, pathParameters.id);
+    const forAnother = ownerId !== viewer.userId;
+    // Another account's picture: the rules of lib/policy.ts on fresh rows, then again with the audit entry at commit.
+    if (forAnother) await authorizePictureChange(viewer, ownerId);
     const file = singleFile(event.body);
     await ensurePictureBucket();
-    const user = await replacePicture(ownerId, file.content, services.objects);
+    const user = await replacePicture(ownerId, file.content, services.objects, forAnother ? auditedPictureChange({ viewer, requestId }, ownerId) : undefined);
     return privateJson(200, await toProfile(user, services.objects, { includeEmail: mayReadEmail(viewer, user.id) }));
   },
 );

@@ -253,15 +253,17 @@ export async function verifyEmail(token: string, password?: string): Promise<Use
     );
     if (!consumed.rows[0]) return undefined;
     await db.query('update verification_tokens set used_at = now() where user_id = $1 and used_at is null', [userId]);
+    // ADMIN_EMAILS: an address listed there becomes an admin once its mailbox is proven.
     const verified = await db.query<UserRow>(
       `update users set email_verified_at = now(), password_hash = $2, first_name = $3, last_name = $4,
          nickname = case
            when lower(nickname) = lower($5) then nickname
            when $5 is not null and not exists (select 1 from users o where lower(o.nickname) = lower($5) and o.id <> $1) then $5
            else $6 end,
+         role = case when email = any($7::text[]) then 'admin' else role end,
          updated_at = now()
        where id = $1 and email_verified_at is null returning *`,
-      [userId, claim.passwordHash, claim.firstName, claim.lastName, claim.nickname, generateNickname(6)],
+      [userId, claim.passwordHash, claim.firstName, claim.lastName, claim.nickname, generateNickname(6), config().adminEmails],
     );
     return verified.rows[0];
   });
@@ -321,8 +323,21 @@ export async function login(email: string, password: string, db: Database = data
   if (!user.email_verified_at) {
     throw new HttpError(403, 'email_not_verified', 'Confirm your email address first: use the link we mailed you, or ask for a new one.');
   }
-  return issueTokens(user, db);
+  if (user.disabled_at) throw accountDisabled();
+  return db.transaction(async (client) => {
+    // The row lock of this update orders the login after (or before) a parallel disable: a disabled
+    // account gets no session, and a session created first is revoked by the disable.
+    const { rows } = await client.query<Pick<UserRow, 'id' | 'role'>>(
+      `update users set last_login_at = now(), role = case when email = any($2::text[]) then 'admin' else role end
+       where id = $1 and disabled_at is null returning id, role`,
+      [user.id, config().adminEmails],
+    );
+    if (!rows[0]) throw accountDisabled();
+    return issueTokens(rows[0], client);
+  });
 }
+
+const accountDisabled = () => new HttpError(403, 'account_disabled', 'This account has been disabled. Contact an administrator.');
 
 /** Stores a refresh token of a session (family); only its hash is kept. */
 async function storeRefreshToken(db: Queryable, tokenHash: Buffer, userId: string, familyId: string) {
@@ -352,6 +367,13 @@ export async function refresh(refreshToken: string): Promise<TokenPair> {
   const hash = hashOpaqueToken(refreshToken);
   const next = newOpaqueToken();
   const rotated = await transaction(async (db) => {
+    // A share lock on an enabled account: a parallel disable either waits for this rotation (and then
+    // revokes its new token) or has committed, and then the account is no longer found here.
+    const account = await db.query(
+      `select 1 from users where id = (select user_id from refresh_tokens where token_hash = $1) and disabled_at is null for share`,
+      [hash],
+    );
+    if (!account.rowCount) return undefined;
     const { rows } = await db.query<{ user_id: string; family_id: string; role: UserRow['role'] }>(
       `update refresh_tokens t set replaced_by = $2
        from users u

@@ -44,6 +44,13 @@ const schema = z
     MAIL_FROM: z.string().trim().min(3).default('Portrait <no-reply@portrait.local>'),
     PUBLIC_BASE_URL: urlWithoutTrailingSlash,
     VERIFY_REDIRECT_URL: optionalUrl,
+    // Comma-separated addresses that become admins once verified (and at login). Validated like registration's.
+    ADMIN_EMAILS: z
+      .string()
+      .default('')
+      .transform((value) => value.split(',').map((address) => address.trim().toLowerCase()).filter(Boolean))
+      .pipe(z.array(z.email('must be a comma-separated list of email addresses')))
+      .transform((addresses) => [...new Set(addresses)]),
     PICTURE_MAX_BYTES: positiveInt.default(5 * 1024 * 1024),
     PICTURE_MAX_PIXELS: positiveInt.default(40_000_000),
     PICTURE_SIZES: z
@@ -82,6 +89,8 @@ export interface Config {
   publicBaseUrl: string;
   verifyRedirectUrl?: string;
   verificationTokenTtl: number;
+  /** Lower-cased; such accounts are admins once their email is verified. */
+  adminEmails: string[];
   pictures: { maxBytes: number; maxPixels: number; sizes: number[]; urlTtl: number };
   passwordHashing: { N: number; r: number; p: number };
 }
@@ -131,6 +140,7 @@ function toConfig(env: Env): Config {
     publicBaseUrl: env.PUBLIC_BASE_URL,
     verifyRedirectUrl: env.VERIFY_REDIRECT_URL,
     verificationTokenTtl: env.VERIFICATION_TOKEN_TTL,
+    adminEmails: env.ADMIN_EMAILS,
     pictures: {
       maxBytes: env.PICTURE_MAX_BYTES,
       maxPixels: env.PICTURE_MAX_PIXELS,

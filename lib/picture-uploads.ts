@@ -3,6 +3,7 @@
  * import this module, so only their bundles carry sharp.
  */
 import { randomUUID } from 'node:crypto';
+import type { PoolClient } from 'pg';
 import { config } from './config';
 import { transaction } from './db';
 import { HttpError, forbidden, notFound } from './errors';
@@ -22,7 +23,13 @@ export const ensurePictureBucket = () => ensureBucket({ sizes: config().pictures
  * deletes the replaced picture. If anything fails before the commit, the new objects are removed and the
  * user keeps the old picture.
  */
-export async function replacePicture(userId: string, bytes: Uint8Array, objects: ObjectStore): Promise<UserRow> {
+export async function replacePicture(
+  userId: string,
+  bytes: Uint8Array,
+  objects: ObjectStore,
+  /** Runs first in the commit's transaction (a manager's or admin's checks and audit entry). */
+  within?: (db: PoolClient, pictureId: string) => Promise<void>,
+): Promise<UserRow> {
   const { maxBytes, maxPixels, sizes } = config().pictures;
   if (bytes.byteLength > maxBytes) throw fileTooLarge(maxBytes);
   const { variants } = await processPicture(bytes, { maxPixels, sizes });
@@ -39,7 +46,10 @@ export async function replacePicture(userId: string, bytes: Uint8Array, objects:
     const puts = await Promise.allSettled(keys.map((key, index) => objects.put(key, variants.get(sizes[index]!)!, 'image/webp')));
     const failed = puts.find((put) => put.status === 'rejected');
     if (failed) throw failed.reason;
-    user = await transaction((db) => commitPictureId(db, userId, pictureId));
+    user = await transaction(async (db) => {
+      await within?.(db, pictureId);
+      return commitPictureId(db, userId, pictureId);
+    });
     if (!user) throw notFound('No user with this id.');
   } catch (error) {
     await objects.deleteMany(keys).catch(() => logEvent('could not delete objects of a failed upload', { userId, pictureId }));

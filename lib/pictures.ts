@@ -3,6 +3,7 @@
  * who may change whose picture, committing and removing pictures, direct-upload grants.
  */
 import { randomUUID } from 'node:crypto';
+import type { PoolClient } from 'pg';
 import { config } from './config';
 import { transaction, type Queryable } from './db';
 import { HttpError, forbidden, notFound } from './errors';
@@ -52,11 +53,19 @@ export async function commitPictureId(db: Queryable, userId: string, pictureId: 
 }
 
 /** Back to the default avatar; the picture's objects are deleted after the row no longer points at them. */
-export async function removePicture(userId: string, objects: ObjectStore): Promise<UserRow> {
+export async function removePicture(
+  userId: string,
+  objects: ObjectStore,
+  /** Runs first in the transaction that removes the picture (the admin route's checks and audit entry). */
+  within?: (db: PoolClient) => Promise<void>,
+): Promise<UserRow> {
   // The store must answer before the row changes: otherwise the objects would stay behind, pointed at by nothing.
   // The listing also gives the keys to delete, unless a parallel upload replaced the picture meanwhile.
   const listed = (await objects.list(picturePrefix(userId))).map((object) => object.key);
-  const user = await transaction((db) => commitPictureId(db, userId, null));
+  const user = await transaction(async (db) => {
+    await within?.(db);
+    return commitPictureId(db, userId, null);
+  });
   if (!user) throw notFound('No user with this id.');
   const previous = user.previous_picture_id;
   if (previous) {

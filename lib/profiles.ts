@@ -18,6 +18,9 @@ export interface Profile {
   firstName: string | null;
   lastName: string | null;
   bio: string | null;
+  githubUrl: string | null;
+  linkedinUrl: string | null;
+  websiteUrl: string | null;
   role: UserRow['role'];
   picture: Picture;
   createdAt: string;
@@ -68,6 +71,9 @@ export async function toProfile(user: UserRow, objects: ObjectStore, options: { 
     firstName: user.first_name,
     lastName: user.last_name,
     bio: user.bio,
+    githubUrl: user.github_url,
+    linkedinUrl: user.linkedin_url,
+    websiteUrl: user.website_url,
     role: user.role,
     picture: await pictureOf(user, objects),
     createdAt: user.created_at.toISOString(),

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { cursorField } from './cursor';
 
 /** Trimmed, lower-cased, plain ASCII addresses only: no display names, lists, CR/LF or lookalike characters. */
 export const email = z
@@ -78,11 +79,76 @@ export const logoutBody = z.object({ refreshToken: opaqueToken.optional().catch(
 const clearable = <T extends z.ZodType<string>>(schema: T) =>
   schema.transform((value) => (value === '' ? null : value)).nullable();
 
-export const profileChangesBody = z.object({
+/**
+ * A profile link: https only, at most 2048 characters, no credentials; `hosts` limits it to a site
+ * (the host itself or a subdomain, e.g. www.github.com, de.linkedin.com). Stored in the URL parser's form.
+ */
+const profileUrl = (hosts?: string[]) =>
+  z
+    .string({ error: 'must be a string' })
+    .trim()
+    .max(2048, 'must be at most 2048 characters')
+    .transform((value, context) => {
+      if (value === '') return value;
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        context.addIssue({ code: 'custom', message: 'must be a valid https:// URL' });
+        return z.NEVER;
+      }
+      if (url.protocol !== 'https:') context.addIssue({ code: 'custom', message: 'must start with https://' });
+      else if (url.username || url.password) context.addIssue({ code: 'custom', message: 'must not contain a user name or password' });
+      else if (hosts && !hosts.some((host) => url.hostname === host || url.hostname.endsWith(`.${host}`))) {
+        context.addIssue({ code: 'custom', message: `must be a link to ${hosts.join(' or ')}` });
+      } else if (url.href.length > 2048) context.addIssue({ code: 'custom', message: 'must be at most 2048 characters' });
+      return url.href;
+    });
+
+/** The fields a profile owner (and a manager or admin, on the admin routes) may edit. */
+export const profileFields = {
   nickname: nickname.optional(),
   firstName: clearable(personName).optional(),
   lastName: clearable(personName).optional(),
   bio: clearable(bio).optional(),
+  githubUrl: clearable(profileUrl(['github.com'])).optional(),
+  linkedinUrl: clearable(profileUrl(['linkedin.com'])).optional(),
+  websiteUrl: clearable(profileUrl()).optional(),
+};
+
+export const profileChangesBody = z.object(profileFields);
+
+// ---- admin routes ----
+
+const pageLimit = z.coerce
+  .number({ error: 'must be a whole number from 1 to 100' })
+  .int('must be a whole number from 1 to 100')
+  .min(1, 'must be a whole number from 1 to 100')
+  .max(100, 'must be a whole number from 1 to 100')
+  .default(20);
+
+const uuidParam = z
+  .string({ error: 'must be a user id' })
+  .trim()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a user id')
+  .transform((value) => value.toLowerCase());
+
+const booleanParam = z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true');
+
+/** (created_at in microseconds since the epoch, id): the keyset of the user list. */
+const userCursor = cursorField(z.tuple([z.string().regex(/^-?\d{1,19}$/), z.uuid()]));
+
+export const listUsersQuery = z.object({
+  q: z
+    .string({ error: 'must be a string' })
+    .trim()
+    .max(100, 'must be at most 100 characters')
+    .optional()
+    .transform((value) => (value ? value.toLowerCase() : undefined)),
+  role: z.enum(['user', 'manager', 'admin'], { error: 'must be user, manager or admin' }).optional(),
+  disabled: booleanParam.optional(),
+  limit: pageLimit,
+  cursor: userCursor.optional(),
 });
 
 /** POST /users/me/picture/confirm: the key that upload-url handed out. */
@@ -97,3 +163,18 @@ export const pictureSizeQuery = (sizes: number[]) =>
       .default(200)
       .meta({ description: `Edge length in pixels: one of ${sizes.join(', ')}.` }),
   });
+
+export const auditQuery = z.object({
+  actor: uuidParam.optional(),
+  target: uuidParam.optional(),
+  limit: pageLimit,
+  cursor: cursorField(z.tuple([z.string().regex(/^\d{1,19}$/)])).optional(),
+});
+
+export const adminUserChangesBody = z
+  .object({
+    ...profileFields,
+    role: z.enum(['user', 'manager', 'admin'], { error: 'must be user, manager or admin' }).optional(),
+    disabled: z.boolean({ error: 'must be true or false' }).optional(),
+  })
+  .strict();

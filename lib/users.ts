@@ -13,11 +13,19 @@ export interface UserRow {
   role: Role;
   email_verified_at: Date | null;
   picture_id: string | null;
+  disabled_at: Date | null;
+  last_login_at: Date | null;
+  github_url: string | null;
+  linkedin_url: string | null;
+  website_url: string | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const columns = 'id, email, password_hash, nickname, first_name, last_name, bio, role, email_verified_at, picture_id, created_at, updated_at';
+export const userColumns =
+  'id, email, password_hash, nickname, first_name, last_name, bio, role, email_verified_at, picture_id, ' +
+  'disabled_at, last_login_at, github_url, linkedin_url, website_url, created_at, updated_at';
+const columns = userColumns;
 
 export interface NewUser {
   email: string;
@@ -54,18 +62,32 @@ export interface ProfileChanges {
   firstName?: string | null;
   lastName?: string | null;
   bio?: string | null;
+  githubUrl?: string | null;
+  linkedinUrl?: string | null;
+  websiteUrl?: string | null;
 }
 
+/** Profile field → column; the only columns a profile change may touch. */
+export const profileColumns = {
+  nickname: 'nickname',
+  firstName: 'first_name',
+  lastName: 'last_name',
+  bio: 'bio',
+  githubUrl: 'github_url',
+  linkedinUrl: 'linkedin_url',
+  websiteUrl: 'website_url',
+} as const satisfies Record<keyof ProfileChanges, keyof UserRow>;
+
 /** Applies only the fields present in `changes`; the column list is fixed here, never taken from input. */
-export async function updateUserProfile(id: string, changes: ProfileChanges): Promise<UserRow | undefined> {
+export async function updateUserProfile(id: string, changes: ProfileChanges, db: Queryable = { query }): Promise<UserRow | undefined> {
   const fields: [string, unknown][] = [];
-  if (changes.nickname !== undefined) fields.push(['nickname', changes.nickname]);
-  if (changes.firstName !== undefined) fields.push(['first_name', changes.firstName]);
-  if (changes.lastName !== undefined) fields.push(['last_name', changes.lastName]);
-  if (changes.bio !== undefined) fields.push(['bio', changes.bio]);
-  if (fields.length === 0) return findUserById(id);
+  for (const [field, column] of Object.entries(profileColumns)) {
+    const value = changes[field as keyof ProfileChanges];
+    if (value !== undefined) fields.push([column, value]);
+  }
+  if (fields.length === 0) return (await db.query<UserRow>(`select ${columns} from users where id = $1`, [id])).rows[0];
   const assignments = fields.map(([column], index) => `${column} = $${index + 2}`).join(', ');
-  const { rows } = await query<UserRow>(
+  const { rows } = await db.query<UserRow>(
     `update users set ${assignments}, updated_at = now() where id = $1 returning ${columns}`,
     [id, ...fields.map(([, value]) => value)],
   );

@@ -53,6 +53,8 @@ async function startServices() {
     const postgres = await startPostgres({ dataDir: path.join(dataDir, 'postgres'), persistent: true, port: await portNear(54329) });
     stops.push(postgres.stop);
     env.DATABASE_URL = postgres.url;
+    // `npm run users` finds this database here while dev runs.
+    await writeFile(path.join(dataDir, 'database-url'), `${postgres.url}\n`, { mode: 0o600 });
     say(`Postgres ready in ${Math.round(performance.now() - started)} ms: ${postgres.url}`);
   } else say(`using DATABASE_URL from the environment`);
 

@@ -48,6 +48,13 @@ const ROUTES: Record<string, string> = {
   'GET /assets/{file}': 'web',
   // httpApi: '*' — everything no other route takes (404 / 405).
   $default: 'notFound',
+  'DELETE /users/{id}/picture': 'deletePicture',
+  'GET /admin/users': 'adminListUsers',
+  'GET /admin/users/{id}': 'adminGetUser',
+  'PATCH /admin/users/{id}': 'adminUpdateUser',
+  'DELETE /admin/users/{id}': 'adminDeleteUser',
+  'POST /admin/users/{id}/unlock': 'adminUnlockUser',
+  'GET /admin/audit': 'adminAudit',
 };
 const HTTP_FUNCTIONS = [...new Set(Object.values(ROUTES))];
 /** The HTTP functions that decode pictures. */

@@ -1,0 +1,19 @@
+import { updateUser } from '../lib/admin';
+import { forbidden } from '../lib/errors';
+import { endpoint, privateJson } from '../lib/http';
+import { mayEnter } from '../lib/policy';
+import { adminUserChangesBody } from '../lib/schemas';
+import { services } from '../lib/services';
+
+// PATCH /admin/users/{id} {nickname?, firstName?, lastName?, bio?, githubUrl?, linkedinUrl?, websiteUrl?, role?, disabled?}
+export const handler = endpoint(
+  {
+    auth: true,
+    authorize: (viewer) => {
+      if (!mayEnter(viewer.role, 'users.edit')) throw forbidden('Only managers and admins may edit other accounts.');
+    },
+    body: adminUserChangesBody,
+  },
+  async ({ viewer, requestId, pathParameters, body }) =>
+    privateJson(200, await updateUser({ viewer, requestId }, pathParameters.id, body, services.objects)),
+);

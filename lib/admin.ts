@@ -1,0 +1,394 @@
+/**
+ * The admin routes' domain: listing and searching accounts, editing, roles, disabling, unlocking and
+ * deleting them, each write checked by lib/policy.ts against fresh rows and recorded in the audit log
+ * in the same transaction. The actor's role is read from the database, not the token: a demoted admin's
+ * 15-minute token must not keep its powers.
+ */
+import type pg from 'pg';
+import { LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS } from './accounts';
+import { recordAudit, type AuditChanges } from './audit';
+import { encodeCursor } from './cursor';
+import { isUniqueViolation, query, transaction, type Queryable } from './db';
+import { HttpError, notFound, unauthorized } from './errors';
+import { authorize, type Action, type Party } from './policy';
+import { logEvent } from './log';
+import { incomingPrefix, removePicture } from './pictures';
+import { picturePrefix, toProfile, type Profile } from './profiles';
+import type { ObjectStore } from './storage';
+import { isUuid, type AccessClaims, type Role } from './tokens';
+import { profileColumns, updateUserProfile, userColumns, type ProfileChanges, type UserRow } from './users';
+
+export interface AdminUser extends Profile {
+  email: string;
+  disabled: boolean;
+  lastLoginAt: string | null;
+  lockedUntil: string | null;
+}
+
+export interface AdminChanges extends ProfileChanges {
+  role?: Role;
+  disabled?: boolean;
+}
+
+type AdminRow = UserRow & { locked_until: Date | null; created_micros: string };
+
+const lastAdmin = () =>
+  new HttpError(409, 'last_admin', 'This is the last active admin: make another admin first.');
+const nicknameTaken = () =>
+  new HttpError(409, 'nickname_taken', 'This nickname is already taken.', { details: { nickname: 'is already taken' } });
+const noSuchUser = () => notFound('No user with this id.');
+
+/**
+ * The login throttle as the admin sees it: locked while the last LOGIN_MAX_FAILURES failures all lie
+ * within the window, until the oldest of them leaves it (what login's 429 Retry-After counts down to).
+ */
+const lockedUntilColumn = `(
+  select case when count(*) >= ${LOGIN_MAX_FAILURES} then min(recent.failed_at) + make_interval(secs => ${LOGIN_WINDOW_SECONDS}) end
+  from (select failed_at from login_failures f
+        where f.email = u.email and f.failed_at > now() - make_interval(secs => ${LOGIN_WINDOW_SECONDS})
+        order by f.failed_at desc limit ${LOGIN_MAX_FAILURES}) recent
+) as locked_until`;
+
+const adminColumns = `${userColumns
+  .split(', ')
+  .map((column) => `u.${column}`)
+  .join(', ')}, ${lockedUntilColumn}, (extract(epoch from u.created_at) * 1000000)::bigint::text as created_micros`;
+
+export async function toAdminUser(row: UserRow & { locked_until?: Date | null }, objects: ObjectStore): Promise<AdminUser> {
+  const profile = await toProfile(row, objects, { includeEmail: true });
+  return {
+    ...profile,
+    email: row.email,
+    disabled: row.disabled_at !== null,
+    lastLoginAt: row.last_login_at?.toISOString() ?? null,
+    lockedUntil: row.locked_until && row.locked_until.getTime() > Date.now() ? row.locked_until.toISOString() : null,
+  };
+}
+
+/** The caller as an actor, with the role the database holds now; a gone or disabled account is 401. */
+async function actorOf(viewer: AccessClaims, db: Queryable = { query }): Promise<Party> {
+  const { rows } = await db.query<{ id: string; role: Role; disabled_at: Date | null }>(
+    'select id, role, disabled_at from users where id = $1',
+    [viewer.userId],
+  );
+  const actor = rows[0];
+  if (!actor || actor.disabled_at) throw unauthorized('The account of this token no longer exists or is disabled.');
+  return { id: actor.id, role: actor.role };
+}
+
+const canonicalId = (id: string | undefined) => {
+  if (!id || !isUuid(id)) throw noSuchUser();
+  return id.toLowerCase();
+};
+
+// ---------------------------------------------------------------- list and read
+
+export interface UserListFilter {
+  q?: string;
+  role?: Role;
+  disabled?: boolean;
+  limit: number;
+  cursor?: [string, string];
+}
+
+/** `%`, `_` and `\` in a search are literal characters, not LIKE wildcards. */
+const likePrefix = (text: string) => `${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+
+/** The SQL of the list (exported for the index test and the bench's explain). */
+export function userListQuery(filter: UserListFilter): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const param = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  const conditions: string[] = [];
+  if (filter.q) {
+    const prefix = param(likePrefix(filter.q));
+    // Each alternative matches one prefix index of migration 1700000000301 exactly.
+    conditions.push(`(u.email like ${prefix} or lower(u.nickname) like ${prefix} or lower(u.first_name) like ${prefix}
+      or lower(u.last_name) like ${prefix} or lower(u.first_name || ' ' || u.last_name) like ${prefix})`);
+  }
+  if (filter.role) conditions.push(`u.role = ${param(filter.role)}`);
+  if (filter.disabled !== undefined) conditions.push(filter.disabled ? 'u.disabled_at is not null' : 'u.disabled_at is null');
+  if (filter.cursor) {
+    const [micros, id] = filter.cursor;
+    conditions.push(`(u.created_at, u.id) < (timestamptz 'epoch' + ${param(micros)}::bigint * interval '1 microsecond', ${param(id)}::uuid)`);
+  }
+  const where = conditions.length ? `where ${conditions.join(' and ')}` : '';
+  return {
+    // The throttle column is computed for the page's rows only, after the limit.
+    text: `select ${adminColumns} from (select * from users u ${where} order by u.created_at desc, u.id desc limit ${param(filter.limit + 1)}) u
+           order by u.created_at desc, u.id desc`,
+    values,
+  };
+}
+
+export async function listUsers(viewer: AccessClaims, filter: UserListFilter, objects: ObjectStore) {
+  authorize(await actorOf(viewer), 'users.list');
+  const { text, values } = userListQuery(filter);
+  const { rows } = await query<AdminRow>(text, values);
+  const page = rows.slice(0, filter.limit);
+  const last = page.at(-1);
+  return {
+    users: await Promise.all(page.map((row) => toAdminUser(row, objects))),
+    nextCursor: rows.length > filter.limit && last ? encodeCursor([last.created_micros, last.id]) : null,
+  };
+}
+
+async function findAdminRow(db: Queryable, id: string, lock = false): Promise<AdminRow | undefined> {
+  const { rows } = await db.query<AdminRow>(`select ${adminColumns} from users u where u.id = $1 ${lock ? 'for update of u' : ''}`, [id]);
+  return rows[0];
+}
+
+export async function getUser(viewer: AccessClaims, id: string | undefined, objects: ObjectStore): Promise<AdminUser> {
+  authorize(await actorOf(viewer), 'users.read');
+  const row = await findAdminRow({ query }, canonicalId(id));
+  if (!row) throw noSuchUser();
+  return toAdminUser(row, objects);
+}
+
+// ---------------------------------------------------------------- writes
+
+interface Locked {
+  actor: Party;
+  target: AdminRow;
+}
+
+/**
+ * Opens the write: locks, in id order (so parallel writes cannot deadlock), the actor, the target and
+ * every active admin, then reads them fresh. Two admins demoting each other therefore run one after the
+ * other, and the second sees that the first left it the last admin.
+ */
+async function lockForWrite(db: pg.PoolClient, viewer: AccessClaims, targetId: string): Promise<Locked & { activeAdmins: string[] }> {
+  const { rows } = await db.query<{ id: string; role: Role; disabled_at: Date | null }>(
+    `select id, role, disabled_at from users
+     where id = any($1::uuid[]) or (role = 'admin' and disabled_at is null)
+     order by id for update`,
+    [[viewer.userId, targetId]],
+  );
+  const actorRow = rows.find((row) => row.id === viewer.userId);
+  if (!actorRow || actorRow.disabled_at) throw unauthorized('The account of this token no longer exists or is disabled.');
+  const target = await findAdminRow(db, targetId);
+  if (!target) throw noSuchUser();
+  return {
+    actor: { id: actorRow.id, role: actorRow.role },
+    target,
+    activeAdmins: rows.filter((row) => row.role === 'admin' && !row.disabled_at).map((row) => row.id),
+  };
+}
+
+/** The last active admin stays: refuse a change that would leave no active admin besides `targetId`. */
+function keepAnAdmin(activeAdmins: string[], targetId: string) {
+  if (activeAdmins.includes(targetId) && activeAdmins.every((id) => id === targetId)) throw lastAdmin();
+}
+
+/**
+ * Revokes every session of the account. The account row is locked by the caller's transaction, so a
+ * login or refresh racing this commits its session before (and is revoked here) or waits and is refused.
+ */
+async function revokeSessions(db: Queryable, userId: string) {
+  await db.query('update refresh_tokens set revoked_at = now() where user_id = $1 and revoked_at is null', [userId]);
+}
+
+const fieldOf: Record<keyof typeof profileColumns, (row: UserRow) => unknown> = {
+  nickname: (row) => row.nickname,
+  firstName: (row) => row.first_name,
+  lastName: (row) => row.last_name,
+  bio: (row) => row.bio,
+  githubUrl: (row) => row.github_url,
+  linkedinUrl: (row) => row.linkedin_url,
+  websiteUrl: (row) => row.website_url,
+};
+
+export interface WriteContext {
+  viewer: AccessClaims;
+  requestId: string | null;
+}
+
+/**
+ * Applies a change to a locked account. `actor` null is the operator's CLI (npm run users): no role
+ * rules, but the last active admin stays all the same. Returns nothing when nothing changed.
+ */
+async function applyChanges(
+  db: pg.PoolClient,
+  write: { actor: Party | null; target: AdminRow; activeAdmins: string[]; requestId: string | null; tokenRole?: Role },
+  changes: AdminChanges,
+): Promise<AuditChanges> {
+  const { actor, target, activeAdmins } = write;
+  const targetParty: Party = { id: target.id, role: target.role };
+  const audit: AuditChanges = {};
+  const profileChanges: ProfileChanges = {};
+  for (const field of Object.keys(profileColumns) as (keyof typeof profileColumns)[]) {
+    const value = changes[field];
+    if (value === undefined) continue;
+    const before = fieldOf[field](target);
+    if (value === before) continue;
+    (profileChanges as Record<string, unknown>)[field] = value;
+    audit[field] = { from: before, to: value };
+  }
+  const roleChanges = changes.role !== undefined && changes.role !== target.role;
+  const disabledChanges = changes.disabled !== undefined && changes.disabled !== (target.disabled_at !== null);
+  const removesAnAdmin = (roleChanges && changes.role !== 'admin') || (disabledChanges && changes.disabled === true);
+
+  // Every rule first, then the writes: a refused part refuses the whole request. For an admin caller the
+  // last-admin rule comes first: after a parallel demotion it is what the request ran into.
+  if (removesAnAdmin && (actor === null || write.tokenRole === 'admin')) keepAnAdmin(activeAdmins, target.id);
+  if (actor) {
+    const actions: Action[] = [];
+    if (Object.keys(profileChanges).length) actions.push('users.edit');
+    if (roleChanges) actions.push('users.changeRole');
+    if (disabledChanges) actions.push('users.disable');
+    if (actions.length === 0) actions.push('users.read');
+    for (const action of actions) authorize(actor, action, targetParty);
+  }
+  if (removesAnAdmin) keepAnAdmin(activeAdmins, target.id);
+
+  if (Object.keys(profileChanges).length) await updateUserProfile(target.id, profileChanges, db);
+  if (roleChanges) {
+    await db.query('update users set role = $2, updated_at = now() where id = $1', [target.id, changes.role]);
+    audit.role = { from: target.role, to: changes.role };
+  }
+  if (disabledChanges) {
+    await db.query(`update users set disabled_at = ${changes.disabled ? 'now()' : 'null'}, updated_at = now() where id = $1`, [target.id]);
+    if (changes.disabled) await revokeSessions(db, target.id);
+    audit.disabled = { from: !changes.disabled, to: changes.disabled };
+  }
+  if (Object.keys(audit).length) {
+    await recordAudit(db, { actorId: actor?.id ?? null, action: 'user.update', targetId: target.id, changes: audit, requestId: write.requestId });
+  }
+  return audit;
+}
+
+/** PATCH /admin/users/{id}: profile fields, role and disabled, under the rules of lib/policy.ts. */
+export async function updateUser(context: WriteContext, id: string | undefined, changes: AdminChanges, objects: ObjectStore): Promise<AdminUser> {
+  const targetId = canonicalId(id);
+  try {
+    const row = await transaction(async (db) => {
+      const { actor, target, activeAdmins } = await lockForWrite(db, context.viewer, targetId);
+      await applyChanges(db, { actor, target, activeAdmins, requestId: context.requestId, tokenRole: context.viewer.role }, changes);
+      return findAdminRow(db, target.id);
+    });
+    return toAdminUser(row!, objects);
+  } catch (error) {
+    if (isUniqueViolation(error, 'users_nickname_key')) throw nicknameTaken();
+    throw error;
+  }
+}
+
+/**
+ * `npm run users -- role|disable|enable`: the same change, rules of the last admin and audit entry
+ * (actor null, request id "cli") as the admin route, for the operator with database access.
+ */
+export async function changeAccountByEmail(email: string, changes: Pick<AdminChanges, 'role' | 'disabled'>) {
+  return transaction(async (db) => {
+    const found = await db.query<{ id: string }>('select id from users where email = $1', [email.trim().toLowerCase()]);
+    if (!found.rows[0]) throw notFound(`No account with the email ${email}.`);
+    const targetId = found.rows[0].id;
+    const { rows } = await db.query<{ id: string }>(
+      `select id from users where id = $1 or (role = 'admin' and disabled_at is null) order by id for update`,
+      [targetId],
+    );
+    const target = (await findAdminRow(db, targetId))!;
+    const activeAdmins = (
+      await db.query<{ id: string }>(`select id from users where id = any($1::uuid[]) and role = 'admin' and disabled_at is null`, [rows.map((row) => row.id)])
+    ).rows.map((row) => row.id);
+    const applied = await applyChanges(db, { actor: null, target, activeAdmins, requestId: 'cli' }, changes);
+    return { before: target, applied };
+  });
+}
+
+/** POST /admin/users/{id}/unlock: clears the login throttle of the account. */
+export async function unlockUser(context: WriteContext, id: string | undefined): Promise<void> {
+  const targetId = canonicalId(id);
+  await transaction(async (db) => {
+    const { actor, target } = await lockForWrite(db, context.viewer, targetId);
+    authorize(actor, 'users.unlock', { id: target.id, role: target.role });
+    await db.query('delete from login_failures where email = $1', [target.email]);
+    await recordAudit(db, {
+      actorId: actor.id,
+      action: 'user.unlock',
+      targetId: target.id,
+      changes: { lockedUntil: { from: target.locked_until?.toISOString() ?? null, to: null } },
+      requestId: context.requestId,
+    });
+  });
+}
+
+/**
+ * Checks and audits a deletion inside the transaction that deletes the account (`deleteAccount` runs
+ * `within` before it deletes the row and commits both together).
+ */
+export async function authorizeDeletion(db: pg.PoolClient, context: WriteContext, targetId: string): Promise<UserRow> {
+  const { actor, target, activeAdmins } = await lockForWrite(db, context.viewer, targetId);
+  authorize(actor, 'users.delete', { id: target.id, role: target.role });
+  keepAnAdmin(activeAdmins, target.id);
+  await recordAudit(db, { actorId: actor.id, action: 'user.delete', targetId: target.id, requestId: context.requestId });
+  return target;
+}
+
+export { canonicalId as adminTargetId, actorOf };
+
+/**
+ * DELETE /users/{id}/picture by a manager or admin (their own goes through DELETE /users/me/picture):
+ * the rules and the audit entry run inside the transaction that removes the picture.
+ */
+export async function removePictureOf(context: WriteContext, id: string | undefined, objects: ObjectStore): Promise<UserRow> {
+  const targetId = id === 'me' ? context.viewer.userId : canonicalId(id);
+  return removePicture(targetId, objects, async (db) => {
+    const { actor, target } = await lockForWrite(db, context.viewer, targetId);
+    authorize(actor, 'users.changePicture', { id: target.id, role: target.role });
+    if (actor.id !== target.id && target.picture_id) {
+      await recordAudit(db, {
+        actorId: actor.id,
+        action: 'user.picture_delete',
+        targetId: target.id,
+        changes: { pictureId: { from: target.picture_id, to: null } },
+        requestId: context.requestId,
+      });
+    }
+  });
+}
+
+/**
+ * DELETE /admin/users/{id}. Interim clean-up until the account deletion of DELETE /users/me lands
+ * (lifecycle): the row (tokens cascade) in the audited transaction, then the objects under the account's prefixes.
+ */
+export async function deleteUser(context: WriteContext, id: string | undefined, objects: ObjectStore): Promise<void> {
+  const targetId = canonicalId(id);
+  await transaction(async (db) => {
+    await authorizeDeletion(db, context, targetId);
+    await db.query('delete from users where id = $1', [targetId]);
+  });
+  for (const prefix of [picturePrefix(targetId), incomingPrefix(targetId)]) {
+    try {
+      const keys = (await objects.list(prefix)).map((object) => object.key);
+      if (keys.length) await objects.deleteMany(keys);
+    } catch (error) {
+      logEvent('could not delete the objects of a deleted account', { userId: targetId, prefix, error: (error as Error).name });
+    }
+  }
+}
+
+/** A manager's or admin's upload for another account: checked on fresh rows before the (costly) decode. */
+export async function authorizePictureChange(viewer: AccessClaims, targetId: string): Promise<void> {
+  const actor = await actorOf(viewer);
+  const { rows } = await query<{ id: string; role: Role }>('select id, role from users where id = $1', [targetId.toLowerCase()]);
+  if (!rows[0]) throw noSuchUser();
+  authorize(actor, 'users.changePicture', rows[0]);
+}
+
+/** The same check again under the commit's locks, and the audit entry, inside the transaction that sets the picture. */
+export function auditedPictureChange(context: WriteContext, targetId: string) {
+  return async (db: pg.PoolClient, pictureId: string) => {
+    const { actor, target } = await lockForWrite(db, context.viewer, targetId.toLowerCase());
+    authorize(actor, 'users.changePicture', { id: target.id, role: target.role });
+    if (actor.id === target.id) return;
+    await recordAudit(db, {
+      actorId: actor.id,
+      action: 'user.picture_change',
+      targetId: target.id,
+      changes: { pictureId: { from: target.picture_id, to: pictureId } },
+      requestId: context.requestId,
+    });
+  };
+}
