@@ -83,7 +83,7 @@ describe('authorization table (through the handlers)', () => {
 });
 
 describe('decide (lib/policy.ts) without the handlers', () => {
-  const party = (role: Role, id = role) => ({ id, role });
+  const party = (role: Role, id: string = role) => ({ id, role });
   const actions: Action[] = ['users.list', 'users.read', 'users.edit', 'users.changeRole', 'users.disable', 'users.delete', 'users.unlock', 'users.changePicture', 'audit.read'];
   // actor role → action → [user, manager, admin, self] allowed?
   const expected: Record<Role, Record<Action, boolean[]>> = {
