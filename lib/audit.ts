@@ -56,7 +56,7 @@ export async function listAudit(filter: { actorId?: string; targetId?: string; l
   const { rows } = await query<AuditRow>(
     `select id::text, at, actor_id, action, target_id, changes, request_id from admin_audit
      ${conditions.length ? `where ${conditions.join(' and ')}` : ''}
-     order by id desc limit $${values.length}`,
+     order by admin_audit.id desc limit $${values.length}`,
     values,
   );
   const page = rows.slice(0, filter.limit);
