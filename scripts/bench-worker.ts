@@ -138,9 +138,54 @@ async function warmHandlers({ user, profileRuns, loginRuns, warmups }: WarmHandl
   return { profileMs, loginMs, peakRssMiB: peakRssMiB() };
 }
 
+export interface AdminSearchOptions {
+  user: BenchUser;
+  runs: number;
+  warmups: number;
+}
+
+export type AdminSearchResult = Record<string, number[]>;
+
+/** GET /admin/users through the handler: first and deep pages, with and without a search. */
+async function adminSearch({ user, runs, warmups }: AdminSearchOptions): Promise<AdminSearchResult> {
+  const { handler: listUsers } = await import('../functions/admin-list-users');
+  const { userListQuery } = await import('../lib/admin');
+  const { encodeCursor } = await import('../lib/cursor');
+  const { query } = await import('../lib/db');
+  const bearer = await accessTokenFor(user);
+  /** The cursor that starts the list (filtered by q) at row `offset`, as the client would hold after paging there. */
+  const cursorAt = async (offset: number, q?: string) => {
+    const { text, values } = userListQuery({ q, limit: offset });
+    const { rows } = await query<{ id: string; created_micros: string }>(`select id, created_micros from (${text}) page offset $${values.length + 1}`, [
+      ...values,
+      offset - 1,
+    ]);
+    return encodeCursor([rows[0]!.created_micros, rows[0]!.id]);
+  };
+  const cases: Record<string, Record<string, string>> = {
+    'first page': { limit: '20' },
+    'deep page (row 90 000)': { limit: '20', cursor: await cursorAt(90_000) },
+    'search q=a, first page': { limit: '20', q: 'a' },
+    'search q=a, deep page (match 5 000)': { limit: '20', q: 'a', cursor: await cursorAt(5_000, 'a') },
+    'search q=c4ca4 (a few matches)': { limit: '20', q: 'c4ca4' },
+  };
+  const result: AdminSearchResult = {};
+  for (const [name, params] of Object.entries(cases)) {
+    const event = httpEvent({ method: 'GET', route: '/admin/users', query: params, bearer });
+    result[name] = [];
+    for (let run = 0; run < warmups + runs; run++) {
+      const time = await timed(() => call(listUsers, copyOf(event), 200));
+      if (run >= warmups) result[name].push(time);
+    }
+    progress(`${name}: ${runs} runs`);
+  }
+  return result;
+}
+
 const tasks: Record<string, (options: any) => Promise<unknown>> = {
   'picture-upload': pictureUpload,
   'warm-handlers': warmHandlers,
+  'admin-search': adminSearch,
 };
 
 async function main() {

@@ -11,7 +11,8 @@ import { availableParallelism, cpus } from 'node:os';
 import { benchBundles } from './bench-bundles';
 import { createBenchUser, startBenchStack, type BenchStack, type BenchUser } from './bench-stack';
 import { killWorkers, median, ms, percentile, runWorker, table } from './bench-support';
-import type { PictureInput, PictureUploadResult, WarmHandlersResult } from './bench-worker';
+import pg from 'pg';
+import type { AdminSearchResult, PictureInput, PictureUploadResult, WarmHandlersResult } from './bench-worker';
 
 export interface Target {
   name: string;
@@ -110,9 +111,47 @@ export async function benchWarmHandlers(context: BenchContext) {
   context.target({ name: 'get-profile, warm median', limit: `≤ ${PROFILE_LIMIT_MS} ms`, actual: `${ms(profile)} ms`, met: profile <= PROFILE_LIMIT_MS });
 }
 
+const SEARCH_USERS = 100_000;
+const SEARCH_RUNS = 30;
+const SEARCH_LIMIT_MS = 50;
+
+/** GET /admin/users over 100 000 seeded accounts (random hex names: a one-letter prefix matches ~25 %). */
+export async function benchAdminSearch(context: BenchContext) {
+  const admin = await context.newUser('bench-admin');
+  const client = new pg.Client({ connectionString: context.stack.databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`update users set role = 'admin' where id = $1`, [admin.id]);
+    await client.query(
+      `insert into users (email, password_hash, nickname, first_name, last_name, email_verified_at, created_at)
+       select md5(n::text) || '@bench.test', 'x', 'n' || md5((n + 1)::text), substr(md5((n + 2)::text), 1, 10),
+              substr(md5((n + 3)::text), 1, 10), now(), now() - n * interval '1 second'
+       from generate_series(1, $1) n`,
+      [SEARCH_USERS],
+    );
+    await client.query('analyze users');
+  } finally {
+    await client.end();
+  }
+  context.log(`seeded ${SEARCH_USERS} users`);
+  const result = await context.worker<AdminSearchResult>('admin-search', { user: admin, runs: SEARCH_RUNS, warmups: 3 }, 'admin search');
+  console.log(`\nGET /admin/users at ${SEARCH_USERS.toLocaleString('en')} users, limit 20: median of ${SEARCH_RUNS} runs, milliseconds (handler in process)\n`);
+  console.log(
+    table(
+      ['case', 'median', 'p90'],
+      Object.entries(result).map(([name, times]) => [name, ms(median(times)), ms(percentile(times, 0.9))]),
+    ),
+  );
+  console.log('');
+  for (const [name, times] of Object.entries(result)) {
+    context.target({ name: `admin list, ${name}`, limit: `≤ ${SEARCH_LIMIT_MS} ms`, actual: `${ms(median(times))} ms`, met: median(times) <= SEARCH_LIMIT_MS });
+  }
+}
+
 export const SECTIONS: Record<string, (context: BenchContext) => Promise<void>> = {
   pictures: benchPictures,
   'warm-handlers': benchWarmHandlers,
+  'admin-search': benchAdminSearch,
   // Cold start: zip and bundle sizes and fresh-process import times of `serverless package --stage prod`.
   bundles: (context) => benchBundles({ log: context.log, target: context.target }),
 };
