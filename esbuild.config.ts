@@ -53,6 +53,23 @@ const staticAssetsPlugin: Plugin = {
   },
 };
 
+// `nodemailer`'s MIME table (~76 kB, the largest part of nodemailer) maps file names to types for
+// attachments. Our mails are a text and an HTML part with their types set and no attachments, so the
+// table is replaced by its fallbacks in the bundles (tests and tsx use the real one).
+const MIME_TABLE_STUB = [
+  "export function detectMimeType() { return 'application/octet-stream'; }",
+  "export function detectExtension() { return 'bin'; }",
+].join('\n');
+const nodemailerMimeTablePlugin: Plugin = {
+  name: 'portrait-nodemailer-mime-table',
+  setup(build) {
+    build.onResolve({ filter: /mime-types\.js$/ }, (args) =>
+      /[\\/]nodemailer[\\/]/.test(args.importer) ? { path: 'nodemailer-mime-types', namespace: 'portrait-mime-table' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'portrait-mime-table' }, () => ({ contents: MIME_TABLE_STUB, loader: 'js' }));
+  },
+};
+
 export default function esbuildConfig(serverless: ServerlessInstance): BuildOptions & PluginOptions {
   // Offline and local invokes load externals from the project's own node_modules:
   // skip the per-build `npm ci` + Linux install that packaging needs.
@@ -74,7 +91,7 @@ export default function esbuildConfig(serverless: ServerlessInstance): BuildOpti
     legalComments: 'none',
     banner: { js: ESM_REQUIRE_SHIM },
     external: NATIVE_MODULES,
-    plugins: [staticAssetsPlugin],
+    plugins: [staticAssetsPlugin, nodemailerMimeTablePlugin],
     // `exclude` = external but never installed: pg's optional native binding.
     exclude: runsLocally ? ['pg-native', ...NATIVE_MODULES] : ['pg-native'],
     packager: 'npm',

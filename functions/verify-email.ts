@@ -6,7 +6,7 @@ import { endpoint, html, privateJson, redirect, validate, type ApiEvent } from '
 import { confirmEmailPage, emailConfirmedPage, incompleteLinkPage, invalidLinkPage } from '../lib/pages';
 import { toProfile } from '../lib/profiles';
 import { opaqueToken, verifyEmailBody } from '../lib/schemas';
-import { services } from '../lib/services';
+import { urlSigner } from '../lib/url-signer';
 
 const formAction = `${config().publicBaseUrl}/auth/verify-email`;
 // The form posts to PUBLIC_BASE_URL, which may be another origin than the one serving the page.
@@ -27,7 +27,7 @@ const confirm = endpoint({ bodyType: 'json-or-form' }, async ({ event, isFormPos
   if (!isFormPost) {
     const { token, password } = validate(verifyEmailBody, event.body, 'body');
     const user = await verifyEmail(token, password);
-    return privateJson(200, { user: await toProfile(user, services.objects, { includeEmail: true }) });
+    return privateJson(200, { user: await toProfile(user, urlSigner, { includeEmail: true }) });
   }
   const form = verifyEmailBody.safeParse(event.body);
   try {

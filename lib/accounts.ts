@@ -7,7 +7,7 @@ import { accountExistsMail, verificationMail, type Mailer } from './mail';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
 import { mayReadEmail, toProfile, type Profile } from './profiles';
 import { password as passwordSchema, type profileChangesBody, type registerBody } from './schemas';
-import type { ObjectStore } from './storage';
+import type { UrlSigner } from './url-signer';
 import { hashOpaqueToken, isUuid, newOpaqueToken, opaqueTokenPattern, signAccessToken, type AccessClaims } from './tokens';
 import {
   findUserByEmail,
@@ -416,7 +416,7 @@ export async function logout(refreshToken: string): Promise<void> {
 }
 
 /** `me` or a user id; email only for the user themself or an admin. */
-export async function getProfile(viewer: AccessClaims, id: string, objects: ObjectStore): Promise<Profile> {
+export async function getProfile(viewer: AccessClaims, id: string, objects: UrlSigner): Promise<Profile> {
   const userId = id === 'me' ? viewer.userId : id;
   if (!isUuid(userId)) throw notFound('No user with this id.');
   const user = await findUserById(userId);
@@ -426,7 +426,7 @@ export async function getProfile(viewer: AccessClaims, id: string, objects: Obje
   return toProfile(user, objects, { includeEmail: mayReadEmail(viewer, user.id) });
 }
 
-export async function updateProfile(viewer: AccessClaims, changes: z.infer<typeof profileChangesBody>, objects: ObjectStore): Promise<Profile> {
+export async function updateProfile(viewer: AccessClaims, changes: z.infer<typeof profileChangesBody>, objects: UrlSigner): Promise<Profile> {
   let user: UserRow | undefined;
   try {
     user = await updateUserProfile(viewer.userId, changes);

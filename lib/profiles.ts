@@ -1,5 +1,5 @@
 import { config } from './config';
-import { defaultAvatarKey, type ObjectStore } from './storage';
+import type { UrlSigner } from './url-signer';
 import type { AccessClaims } from './tokens';
 import type { UserRow } from './users';
 
@@ -33,6 +33,9 @@ export const PROFILE_PICTURE_SIZE = 200;
 /** Where a user's pictures live: `pictures/{userId}/` and, for one picture, `pictures/{userId}/{pictureId}/`. */
 export const picturePrefix = (userId: string, pictureId?: string) => `pictures/${userId}/${pictureId ? `${pictureId}/` : ''}`;
 
+/** The project's own avatar for users without a picture, stored at bucket set-up. */
+export const defaultAvatarKey = (size: number) => `defaults/avatar/${size}.webp`;
+
 export const variantKey = (userId: string, pictureId: string, size: number) => `${picturePrefix(userId, pictureId)}${size}.webp`;
 
 /** A profile's email is shown to the user themself and to admins only. */
@@ -54,7 +57,7 @@ export function urlSigningWindow(urlTtl: number, now = Date.now()): { signedAt: 
 }
 
 /** Presigned URLs of every variant (the default avatar when the user has no picture). */
-export async function pictureOf(user: Pick<UserRow, 'id' | 'picture_id'>, objects: ObjectStore): Promise<Picture> {
+export async function pictureOf(user: Pick<UserRow, 'id' | 'picture_id'>, objects: UrlSigner): Promise<Picture> {
   const { sizes, urlTtl } = config().pictures;
   const { signedAt, expiresAt } = urlSigningWindow(urlTtl);
   const urls = await Promise.all(sizes.map((size) => objects.presignGet(pictureKey(user.id, user.picture_id, size), urlTtl, signedAt)));
@@ -62,7 +65,7 @@ export async function pictureOf(user: Pick<UserRow, 'id' | 'picture_id'>, object
   return { default: !user.picture_id, url: variants[String(PROFILE_PICTURE_SIZE)]!, variants, expiresAt: expiresAt.toISOString() };
 }
 
-export async function toProfile(user: UserRow, objects: ObjectStore, options: { includeEmail: boolean }): Promise<Profile> {
+export async function toProfile(user: UserRow, objects: UrlSigner, options: { includeEmail: boolean }): Promise<Profile> {
   return {
     id: user.id,
     ...(options.includeEmail ? { email: user.email } : {}),

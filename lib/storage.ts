@@ -10,9 +10,10 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { config } from './config';
 import { HttpError, serviceUnavailable } from './errors';
+import { defaultAvatarKey } from './profiles';
+import { urlSigner, type UrlSigner } from './url-signer';
 
 /** get() found an object larger than the caller accepts; it was not read. */
 export class ObjectTooLargeError extends Error {
@@ -27,15 +28,13 @@ export interface StoredObject {
 }
 
 /** What the rest of the code needs from a bucket; tests can hand in another implementation. */
-export interface ObjectStore {
+export interface ObjectStore extends UrlSigner {
   put(key: string, body: Uint8Array, contentType: string): Promise<void>;
   /** The object's bytes, or undefined when it does not exist. Refuses objects above maxBytes without reading them. */
   get(key: string, maxBytes: number): Promise<Buffer | undefined>;
   head(key: string): Promise<StoredObject | undefined>;
   list(prefix: string): Promise<StoredObject[]>;
   deleteMany(keys: string[]): Promise<void>;
-  /** A GET URL valid for expiresIn seconds from signedAt (default now); one signedAt gives one URL. */
-  presignGet(key: string, expiresIn: number, signedAt?: Date): Promise<string>;
   presignPost(key: string, maxBytes: number, expiresIn: number): Promise<{ url: string; fields: Record<string, string> }>;
 }
 
@@ -137,9 +136,8 @@ export const s3Store: ObjectStore = {
     }
   },
 
-  presignGet(key, expiresIn, signedAt) {
-    return getSignedUrl(signingClient, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn, signingDate: signedAt });
-  },
+  // Signed without the SDK (lib/url-signer.ts), so that functions that only show pictures need no S3 client.
+  presignGet: urlSigner.presignGet,
 
   async presignPost(key, maxBytes, expiresIn) {
     return createPresignedPost(signingClient, {
@@ -178,7 +176,6 @@ export interface DefaultAvatarSource {
   render(sizes: number[]): Promise<Map<number, Buffer>>;
 }
 
-export const defaultAvatarKey = (size: number) => `defaults/avatar/${size}.webp`;
 
 async function createBucketIfMissing() {
   try {

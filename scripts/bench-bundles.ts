@@ -29,6 +29,10 @@ export const IMAGE_FUNCTIONS = ['uploadPicture', 'confirmPicture', 'setupStorage
 const IMPORT_RUNS = 7;
 const BUNDLE_LIMIT_BYTES = 1_000_000; // 1 MB, the .mjs alone
 const IMPORT_LIMIT_MS = 150;
+/** The sign-up and sign-in functions (issue 9): no AWS SDK, small bundles, an import close to an empty one. */
+export const AUTH_FUNCTIONS = ['register', 'verifyEmail', 'resendVerification', 'login', 'refresh', 'logout'];
+const AUTH_BUNDLE_LIMIT_BYTES = 400_000;
+const AUTH_IMPORT_OVER_BASELINE_MS = 60;
 
 // ------------------------------------------------------------------ packaging
 
@@ -345,6 +349,10 @@ export async function benchBundles(reporter?: BundleBenchReporter, options: { so
     log(`bundles: packaged in ${packaged.seconds.toFixed(0)} s; importing each bundle ${IMPORT_RUNS}× in fresh Node 24 processes`);
     const functions = packagedFunctions(packaged.template);
     const measured: { fn: PackagedFunction; archive: ZipArchive; bundleFile: string; env: Record<string, string>; withMaps: number[]; withoutMaps: number[] }[] = [];
+    // The baseline: a handler that imports nothing, built with the same esbuild options (banner and all),
+    // imported in the same rounds, so that Node's own module loading and the machine's load cancel out.
+    const emptyBundle = await buildEmptyBundle(sourceDir, path.join(unzipRoot, 'empty'));
+    const baseline: number[] = [];
     for (const fn of functions) {
       const archive = packaged.zips.get(fn.name);
       if (!archive) throw new Error(`no zip for ${fn.name}`);
@@ -358,6 +366,7 @@ export async function benchBundles(reporter?: BundleBenchReporter, options: { so
     // Round-robin over the functions, so that a burst of load elsewhere on the machine spreads over
     // all of them instead of skewing one.
     for (let runIndex = 0; runIndex < IMPORT_RUNS; runIndex++) {
+      baseline.push(await importInFreshNode(emptyBundle, { ...importSettings(), NODE_OPTIONS: '--enable-source-maps' }));
       for (const entry of measured) {
         entry.withMaps.push(await importInFreshNode(entry.bundleFile, entry.env));
         entry.withoutMaps.push(await importInFreshNode(entry.bundleFile, { ...entry.env, NODE_OPTIONS: '' }));
@@ -397,6 +406,25 @@ export async function benchBundles(reporter?: BundleBenchReporter, options: { so
     );
     console.log('');
 
+    const baselineMs = median(baseline);
+    console.log(`Baseline: an empty handler bundle imports in ${ms(baselineMs)} ms (median, source maps on).\n`);
+    for (const name of AUTH_FUNCTIONS) {
+      const row = figures.find((entry) => entry.name === name);
+      if (!row) continue;
+      target({
+        name: `${name}: bundle (.mjs)`,
+        limit: `≤ ${kB(AUTH_BUNDLE_LIMIT_BYTES)}`,
+        actual: kB(row.mjsBytes),
+        met: row.mjsBytes <= AUTH_BUNDLE_LIMIT_BYTES,
+      });
+      target({
+        name: `${name}: import over the empty bundle`,
+        limit: `≤ +${AUTH_IMPORT_OVER_BASELINE_MS} ms`,
+        actual: `+${ms(row.importMs - baselineMs)} ms (${ms(row.importMs)} ms)`,
+        met: row.importMs - baselineMs <= AUTH_IMPORT_OVER_BASELINE_MS,
+      });
+    }
+
     const plain = figures.filter((row) => !row.image);
     const biggest = plain.reduce((a, b) => (b.mjsBytes > a.mjsBytes ? b : a));
     const slowest = plain.reduce((a, b) => (b.importMs > a.importMs ? b : a));
@@ -429,6 +457,24 @@ export async function benchBundles(reporter?: BundleBenchReporter, options: { so
     console.log('Targets (informational, never fail the run)\n');
     console.log(table(['target', 'limit', 'actual', 'result'], targets.map((entry) => [entry.name, entry.limit, entry.actual, entry.met ? 'PASS' : 'MISS'])));
   }
+}
+
+/** A handler that imports nothing, bundled with the project's esbuild options, as `<dir>/empty.mjs`. */
+async function buildEmptyBundle(sourceDir: string, dir: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const configModule = (await import(pathToFileURL(path.join(sourceDir, 'esbuild.config.ts')).href)) as { default: (serverless: unknown) => Record<string, any> };
+  const { exclude, outputFileExtension, packager, packagerOptions, watch, ...esbuildOptions } = configModule.default({
+    processedInput: { commands: ['package'] },
+  });
+  const outfile = path.join(dir, 'empty.mjs');
+  await build({
+    ...esbuildOptions,
+    absWorkingDir: sourceDir,
+    stdin: { contents: 'export const handler = async () => ({ statusCode: 204 });', loader: 'js', resolveDir: sourceDir },
+    outfile,
+    logLevel: 'silent',
+  });
+  return outfile;
 }
 
 async function nodeVersion(): Promise<string> {

