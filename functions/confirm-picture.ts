@@ -1,12 +1,14 @@
 import { endpoint, privateJson } from '../lib/http';
-import { confirmDirectUpload, ensurePictureBucket } from '../lib/picture-uploads';
+import { confirmDirectUpload } from '../lib/picture-uploads';
+import { ensureBucket } from '../lib/storage';
 import { toProfile } from '../lib/profiles';
 import { pictureKeyBody } from '../lib/schemas';
 import { services } from '../lib/services';
 
 // POST /users/me/picture/confirm {key} — the uploaded object goes through the same pipeline as multipart.
 export const handler = endpoint({ auth: true, body: pictureKeyBody }, async ({ viewer, body }) => {
-  await ensurePictureBucket();
+  // The bucket once per container; the default avatar is set-up work (setupStorage), not an upload's.
+  await ensureBucket();
   const user = await confirmDirectUpload(viewer.userId, body.key, services.objects);
   return privateJson(200, await toProfile(user, services.objects, { includeEmail: true }));
 });

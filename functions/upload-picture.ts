@@ -2,7 +2,8 @@ import { auditedPictureChange, authorizePictureChange } from '../lib/admin';
 import { config } from '../lib/config';
 import { endpoint, privateJson } from '../lib/http';
 import { multipartFile, singleFile } from '../lib/multipart';
-import { ensurePictureBucket, replacePicture } from '../lib/picture-uploads';
+import { replacePicture } from '../lib/picture-uploads';
+import { ensureBucket } from '../lib/storage';
 import { fileTooLarge, pictureOwnerFor } from '../lib/pictures';
 import { mayReadEmail, toProfile } from '../lib/profiles';
 import { services } from '../lib/services';
@@ -23,7 +24,8 @@ export const handler = endpoint(
     // Another account's picture: the rules of lib/policy.ts on fresh rows, then again with the audit entry at commit.
     if (forAnother) await authorizePictureChange(viewer, ownerId);
     const file = singleFile(event.body);
-    await ensurePictureBucket();
+    // The bucket once per container; the default avatar is set-up work (setupStorage), not an upload's.
+    await ensureBucket();
     const user = await replacePicture(ownerId, file.content, services.objects, forAnother ? auditedPictureChange({ viewer, requestId }, ownerId) : undefined);
     return privateJson(200, await toProfile(user, services.objects, { includeEmail: mayReadEmail(viewer, user.id) }));
   },

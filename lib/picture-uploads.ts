@@ -32,30 +32,37 @@ export async function replacePicture(
 ): Promise<UserRow> {
   const { maxBytes, maxPixels, sizes } = config().pictures;
   if (bytes.byteLength > maxBytes) throw fileTooLarge(maxBytes);
-  const { variants } = await processPicture(bytes, { maxPixels, sizes });
-  // Keys derive from the id as stored, never from the caller's spelling of it.
+  // Keys derive from the id as stored, never from the caller's spelling of it; known before the first put starts.
   const owner = await findUserById(userId);
   if (!owner) throw notFound('No user with this id.');
   userId = owner.id;
 
   const pictureId = randomUUID();
   const keys = sizes.map((size) => variantKey(userId, pictureId, size));
+  // Each put starts as soon as its variant is encoded, while the others still encode. A put's outcome is
+  // kept (never a bare rejection) so that a put still in flight when another fails lands before the clean-up.
+  const puts: Promise<{ error?: unknown }>[] = [];
+  const store = (size: number, webp: Buffer) =>
+    puts.push(objects.put(variantKey(userId, pictureId, size), webp, 'image/webp').then(() => ({}), (error: unknown) => ({ error })));
   let user: (UserRow & { previous_picture_id: string | null }) | undefined;
   try {
-    // allSettled: a put still in flight when another fails must land before the clean-up below runs.
-    const puts = await Promise.allSettled(keys.map((key, index) => objects.put(key, variants.get(sizes[index]!)!, 'image/webp')));
-    const failed = puts.find((put) => put.status === 'rejected');
-    if (failed) throw failed.reason;
+    await processPicture(bytes, { maxPixels, sizes }, store);
+    const failed = (await Promise.all(puts)).find((put) => 'error' in put);
+    if (failed) throw failed.error;
     user = await transaction(async (db) => {
       await within?.(db, pictureId);
       return commitPictureId(db, userId, pictureId);
     });
     if (!user) throw notFound('No user with this id.');
   } catch (error) {
-    await objects.deleteMany(keys).catch(() => logEvent('could not delete objects of a failed upload', { userId, pictureId }));
+    await Promise.all(puts);
+    // Nothing was stored when the image itself was refused (415, 422): no clean-up call then.
+    if (puts.length) await objects.deleteMany(keys).catch(() => logEvent('could not delete objects of a failed upload', { userId, pictureId }));
     throw error;
   }
-  if (user.previous_picture_id) await deletePictureObjects(objects, userId, user.previous_picture_id);
+  // The replaced picture's keys are known (one per size), so no listing is needed to delete them.
+  const previous = user.previous_picture_id;
+  if (previous) await deletePictureObjects(objects, userId, previous, sizes.map((size) => variantKey(userId, previous, size)));
   return user;
 }
 

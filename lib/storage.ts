@@ -55,6 +55,9 @@ function clientConfig(endpoint: string | undefined): S3ClientConfig {
   };
 }
 
+// Kept here too for the modules and tests that look for it next to the store (it lives in lib/profiles.ts).
+export { defaultAvatarKey };
+
 export const OBJECT_CACHE_CONTROL = 'private, max-age=31536000, immutable';
 
 /** S3 clients, one per container: one for calls, one that signs URLs for browsers (S3_PUBLIC_ENDPOINT). */
