@@ -4,6 +4,7 @@
 // over the IPC channel. Handlers are imported only after the environment is
 // in place, as a Lambda container loads them.
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { httpEvent, lambdaContext, type EventOptions } from '../test/support/events';
 import { fileUpload } from '../test/support/multipart';
@@ -35,8 +36,26 @@ async function accessTokenFor(user: BenchUser): Promise<string> {
   return JSON.parse(response.body!).accessToken;
 }
 
+/**
+ * A 50 MP (8660×5774) photo-like JPEG: noise drawn at 1/8 and enlarged, so that it compresses like a
+ * camera picture (a few MB) rather than like pure noise.
+ */
+async function jpeg50mp(): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
+  const small = await sharp({ create: { width: 1083, height: 722, channels: 3, background: '#6080a0', noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+    .png()
+    .toBuffer();
+  return sharp(small).resize(8660, 5774, { kernel: 'cubic' }).jpeg({ quality: 85 }).toBuffer();
+}
+
+/** Inputs above the default limits (PICTURE_MAX_PIXELS 40 MP) are measured with the limits raised. */
+const RAISED_LIMITS: Partial<Record<string, Record<string, string>>> = {
+  'jpeg-50mp': { PICTURE_MAX_PIXELS: '60000000', PICTURE_MAX_BYTES: String(32 * 1024 * 1024) },
+};
+
 const PICTURE_INPUTS = {
   'jpeg-12mp': async () => (await import('../test/support/images')).cameraPhoto12mp(),
+  'jpeg-50mp': jpeg50mp,
   'png-2000': async () => (await import('../test/support/images')).largePng(),
   'gif-animated': async () => (await import('../test/support/images')).animatedGif(),
 };
@@ -48,9 +67,12 @@ export interface PictureUploadOptions {
   user: BenchUser;
   runs: number;
   warmups: number;
+  /** Where to write the input's bytes after measuring (for the Pillow comparison). */
+  writeInputTo?: string;
 }
 
 export interface PictureUploadResult {
+  inputFile?: string;
   bytes: number;
   uploadMs: number[];
   sharpMs: number[];
@@ -65,7 +87,8 @@ export interface PictureUploadResult {
  * commit, deletion of the replaced picture) against renderVariants alone on the same bytes, interleaved
  * run by run so that drift (GC, CPU clock) hits both alike.
  */
-async function pictureUpload({ input, user, runs, warmups }: PictureUploadOptions): Promise<PictureUploadResult> {
+async function pictureUpload({ input, user, runs, warmups, writeInputTo }: PictureUploadOptions): Promise<PictureUploadResult> {
+  Object.assign(process.env, RAISED_LIMITS[input] ?? {});
   const bytes = await PICTURE_INPUTS[input]();
   const [{ handler: upload }, { renderVariants }, { config }, { s3Store }] = await Promise.all([
     import('../functions/upload-picture'),
@@ -78,12 +101,12 @@ async function pictureUpload({ input, user, runs, warmups }: PictureUploadOption
   const prepared = httpEvent({ method: 'POST', route: '/users/me/picture', bearer, ...fileUpload(bytes) } satisfies EventOptions);
   const rssBeforeMiB = peakRssMiB();
 
-  // The storage calls of one upload on their own: put the variants, then list and delete them
+  // The storage calls of one upload on their own: put the variants, then delete them by their keys
   // (what the next upload does to its predecessor).
   const storageRoundTrip = async (variants: Map<number, Buffer>) => {
     const prefix = `bench/${randomUUID()}/`;
     await Promise.all([...variants].map(([size, webp]) => s3Store.put(`${prefix}${size}.webp`, webp, 'image/webp')));
-    await s3Store.deleteMany((await s3Store.list(prefix)).map((object) => object.key));
+    await s3Store.deleteMany([...variants.keys()].map((size) => `${prefix}${size}.webp`));
   };
 
   const uploadMs: number[] = [];
@@ -100,7 +123,10 @@ async function pictureUpload({ input, user, runs, warmups }: PictureUploadOption
     storageMs.push(storageTime);
     if ((run - warmups + 1) % 5 === 0 || run === warmups + runs - 1) progress(`${run - warmups + 1}/${runs} runs`);
   }
-  return { bytes: bytes.length, uploadMs, sharpMs, storageMs, rssBeforeMiB, peakRssMiB: peakRssMiB() };
+  // The same bytes for the Pillow comparison (scripts/bench.ts), written by the process that made them.
+  let inputFile: string | undefined;
+  if (writeInputTo) await writeFile((inputFile = writeInputTo), bytes);
+  return { bytes: bytes.length, uploadMs, sharpMs, storageMs, rssBeforeMiB, peakRssMiB: peakRssMiB(), inputFile };
 }
 
 export interface WarmHandlersOptions {

@@ -7,7 +7,11 @@
 // figure (cold start, bundle sizes, ...) as another section. Measurements run
 // in worker processes (scripts/bench-worker.ts, via runWorker) so that the
 // services of this process do not share their event loop or their RSS.
-import { availableParallelism, cpus } from 'node:os';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { benchBundles } from './bench-bundles';
 import { createBenchUser, startBenchStack, type BenchStack, type BenchUser } from './bench-stack';
 import { killWorkers, median, ms, percentile, runWorker, table } from './bench-support';
@@ -29,11 +33,19 @@ export interface BenchContext {
   worker<Result>(task: string, options: unknown, label: string): Promise<Result>;
   log(line: string): void;
   target(target: Target): void;
+  /** Warm median durations by serverless.yml function name, for the cost table. */
+  durations: Map<string, { ms: number; what: string }>;
 }
 
 const PICTURE_RUNS = 15;
 const PICTURE_WARMUPS = 2;
-const UPLOAD_OVERHEAD_LIMIT = 1.3;
+const PILLOW_RUNS = 15;
+/** Upload handler against sharp alone (issue 9): JPEG ≤ ×1.25, PNG and GIF ≤ ×1.5. */
+const UPLOAD_OVERHEAD_LIMITS: Partial<Record<PictureInput, number>> = { 'jpeg-12mp': 1.25, 'png-2000': 1.5, 'gif-animated': 1.5 };
+/** Peak RSS above the idle process, as a multiple of the file's size. */
+const RSS_OVER_FILE_LIMIT = 4;
+/** sharp's image step against Pillow's on the same bytes: at least this much faster. */
+const PILLOW_SPEEDUP_TARGET = 1.5;
 const PROFILE_RUNS = 200;
 const LOGIN_RUNS = 20;
 const HANDLER_WARMUPS = 5;
@@ -45,18 +57,43 @@ export async function benchPictures(context: BenchContext) {
     { input: 'jpeg-12mp', label: '12 MP JPEG (EXIF 6)' },
     { input: 'png-2000', label: '2000×2000 PNG' },
     { input: 'gif-animated', label: 'animated GIF' },
+    { input: 'jpeg-50mp', label: '50 MP JPEG (limits raised)' },
   ];
   const user = await context.newUser('bench-pictures');
   const rows: string[][] = [];
+  const pillowRows: string[][] = [];
+  const pillow = await findPillow();
+  const inputDir = await mkdtemp(path.join(tmpdir(), 'portrait-bench-inputs-'));
+  try {
   for (const { input, label } of inputs) {
     const result = await context.worker<PictureUploadResult>(
       'picture-upload',
-      { input, user, runs: PICTURE_RUNS, warmups: PICTURE_WARMUPS },
+      { input, user, runs: PICTURE_RUNS, warmups: PICTURE_WARMUPS, writeInputTo: pillow ? path.join(inputDir, input) : undefined },
       label,
     );
     const upload = median(result.uploadMs);
     const sharp = median(result.sharpMs);
     const ratio = upload / sharp;
+    if (input === 'jpeg-12mp') context.durations.set('uploadPicture', { ms: upload, what: '12 MP JPEG upload' });
+    const rssOverFile = ((result.peakRssMiB - result.rssBeforeMiB) * 1024 * 1024) / result.bytes;
+    const limit = UPLOAD_OVERHEAD_LIMITS[input];
+    if (limit) {
+      context.target({ name: `upload-picture vs sharp alone, ${label}`, limit: `≤ ×${limit}`, actual: `×${ratio.toFixed(2)}`, met: ratio <= limit });
+    }
+    context.target({
+      name: `peak RSS above idle, ${label}`,
+      limit: `≤ ${RSS_OVER_FILE_LIMIT}× file`,
+      actual: `${rssOverFile.toFixed(1)}× (${(result.peakRssMiB - result.rssBeforeMiB).toFixed(0)} MiB for ${(result.bytes / 1024 / 1024).toFixed(1)} MiB)`,
+      met: rssOverFile <= RSS_OVER_FILE_LIMIT,
+    });
+    if (pillow && result.inputFile) {
+      const { stdout } = await promisify(execFile)(pillow, [PILLOW_SCRIPT, result.inputFile, String(PILLOW_RUNS), '64,200,512']);
+      const pillowMs = Number(stdout.trim());
+      pillowRows.push([label, ms(sharp), ms(pillowMs), `×${(pillowMs / sharp).toFixed(2)}`]);
+      if (input === 'jpeg-12mp') {
+        context.target({ name: 'sharp image step vs Pillow, 12 MP JPEG', limit: `≥ ×${PILLOW_SPEEDUP_TARGET} faster`, actual: `×${(pillowMs / sharp).toFixed(2)}`, met: pillowMs / sharp >= PILLOW_SPEEDUP_TARGET });
+      }
+    }
     context.log(`${label}: upload ${ms(upload)} ms, sharp alone ${ms(sharp)} ms (×${ratio.toFixed(2)}), peak RSS ${result.peakRssMiB.toFixed(0)} MiB`);
     rows.push([
       label,
@@ -69,14 +106,9 @@ export async function benchPictures(context: BenchContext) {
       result.rssBeforeMiB.toFixed(0),
       result.peakRssMiB.toFixed(0),
     ]);
-    if (input === 'jpeg-12mp') {
-      context.target({
-        name: 'upload-picture, 12 MP JPEG, vs sharp alone',
-        limit: `≤ ×${UPLOAD_OVERHEAD_LIMIT}`,
-        actual: `×${ratio.toFixed(2)}`,
-        met: ratio <= UPLOAD_OVERHEAD_LIMIT,
-      });
-    }
+  }
+  } finally {
+    await rm(inputDir, { recursive: true, force: true });
   }
   console.log(`\nPictures: median of ${PICTURE_RUNS} runs after ${PICTURE_WARMUPS} warm-ups, milliseconds; RSS in MiB (one process per input)\n`);
   console.log(
@@ -84,7 +116,64 @@ export async function benchPictures(context: BenchContext) {
   );
   console.log('\nupload = upload-picture handler on a multipart event (parse, sniff, render, 3 puts, commit, delete replaced)');
   console.log('sharp alone = renderVariants on the same bytes in the same process');
-  console.log('storage I/O = the puts, list and delete of one upload on their own (s3rver here; S3 from Lambda differs)\n');
+  console.log('storage I/O = the puts and the delete of one upload on their own (s3rver in the bench\'s main process, another');
+  console.log('process than the handler; S3 from Lambda differs). Medians on a shared 2-core machine: noisy, compare within one run.\n');
+  if (pillow) {
+    console.log(`The image step against Pillow (${pillow}, ${PILLOW_RUNS} runs: draft-mode shrink-on-load, centre fit, three WebP saves):\n`);
+    console.log(table(['input', 'sharp (renderVariants)', 'Pillow', 'Pillow / sharp'], pillowRows));
+    console.log('');
+  } else {
+    console.log('Pillow comparison skipped: no python3 with PIL here (Debian: apt-get install python3-pil).\n');
+  }
+}
+
+const PILLOW_SCRIPT = path.join(import.meta.dirname, 'bench-pillow.py');
+
+/** The first python3 that can import PIL: the one on PATH, else Debian's (python3-pil). */
+async function findPillow(): Promise<string | undefined> {
+  for (const candidate of ['python3', '/usr/bin/python3']) {
+    try {
+      await promisify(execFile)(candidate, ['-c', 'import PIL']);
+      return candidate;
+    } catch {}
+  }
+  return undefined;
+}
+
+// AWS Lambda's public price, x86_64, us-east-1, first pricing tier (aws.amazon.com/lambda/pricing/, 2025).
+const LAMBDA_PRICE = { name: 'AWS Lambda x86_64, us-east-1, tier 1', perGbSecond: 0.0000166667, perMillionRequests: 0.2 };
+
+/** Each function's memorySize from serverless.yml (the provider's default where a function sets none). */
+async function memorySizes(): Promise<Map<string, number>> {
+  const text = await readFile(path.join(import.meta.dirname, '..', 'serverless.yml'), 'utf8');
+  const provider = Number(/^provider:[\s\S]*?^  memorySize: (\d+)/m.exec(text)?.[1] ?? 1024);
+  const sizes = new Map<string, number>();
+  const functionsBlock = /^functions:\n([\s\S]*?)(?=^\S)/m.exec(text)?.[1] ?? '';
+  let current: string | undefined;
+  for (const line of functionsBlock.split('\n')) {
+    const name = /^  ([A-Za-z0-9]+):\s*$/.exec(line)?.[1];
+    if (name) sizes.set((current = name), provider);
+    const memory = /^    memorySize: (\d+)/.exec(line)?.[1];
+    if (current && memory) sizes.set(current, Number(memory));
+  }
+  return sizes;
+}
+
+/** Memory × measured warm duration → USD per million requests (Lambda only; API Gateway is billed apart). */
+async function printCostTable(durations: BenchContext['durations']) {
+  if (durations.size === 0) return;
+  const memory = await memorySizes();
+  const rows = [...durations].map(([name, { ms: duration, what }]) => {
+    const mb = memory.get(name) ?? 0;
+    const billedMs = Math.ceil(duration); // Lambda bills duration in 1 ms steps
+    const usd = LAMBDA_PRICE.perMillionRequests + 1_000_000 * (mb / 1024) * (billedMs / 1000) * LAMBDA_PRICE.perGbSecond;
+    return [name, what, `${mb} MB`, `${ms(duration)} ms`, `$${usd.toFixed(2)}`];
+  });
+  console.log(`\nCost per million warm requests, ${LAMBDA_PRICE.name}: $${LAMBDA_PRICE.perGbSecond} per GB-second + $${LAMBDA_PRICE.perMillionRequests} per million requests\n`);
+  console.log(table(['function', 'measured', 'memory', 'warm median', 'USD per million'], rows));
+  console.log('\nDurations are this machine\'s; Lambda gives a function CPU in proportion to its memory (1769 MB = 1 vCPU), so');
+  console.log('at 256 MB CPU-bound work (scrypt) runs several times longer there. Cold starts, API Gateway ($1.00 per');
+  console.log('million HTTP API requests), S3 requests and data transfer are not included.\n');
 }
 
 /** Warm medians of get-profile and login, invoked in process. */
@@ -97,6 +186,8 @@ export async function benchWarmHandlers(context: BenchContext) {
   );
   const profile = median(result.profileMs);
   const login = median(result.loginMs);
+  context.durations.set('getProfile', { ms: profile, what: 'GET /users/me' });
+  context.durations.set('login', { ms: login, what: 'POST /auth/login (scrypt)' });
   console.log(`\nWarm handlers: after ${HANDLER_WARMUPS} warm-ups, milliseconds; peak RSS ${result.peakRssMiB.toFixed(0)} MiB\n`);
   console.log(
     table(
@@ -191,6 +282,7 @@ async function main() {
     },
     log,
     target: (target) => targets.push(target),
+    durations: new Map(),
   };
   try {
     for (const name of sections) {
@@ -209,6 +301,7 @@ async function main() {
     log(`services stopped; ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
   }
 
+  await printCostTable(context.durations);
   if (targets.length) {
     console.log('\nTargets (informational, never fail the run)\n');
     console.log(table(['target', 'limit', 'actual', 'result'], targets.map((target) => [target.name, target.limit, target.actual, target.met ? 'PASS' : 'MISS'])));
