@@ -80,6 +80,8 @@ export interface PictureUploadResult {
   storageMs: number[];
   rssBeforeMiB: number;
   peakRssMiB: number;
+  /** RSS sampled every 2 ms during the upload calls only, less the RSS just before each: the upload's own growth. */
+  uploadRssGrowthMiB: number;
 }
 
 /**
@@ -109,11 +111,18 @@ async function pictureUpload({ input, user, runs, warmups, writeInputTo }: Pictu
     await s3Store.deleteMany([...variants.keys()].map((size) => `${prefix}${size}.webp`));
   };
 
+  let uploadRssGrowth = 0;
   const uploadMs: number[] = [];
   const sharpMs: number[] = [];
   const storageMs: number[] = [];
   for (let run = 0; run < warmups + runs; run++) {
+    const idleRss = process.memoryUsage.rss();
+    let highest = idleRss;
+    const sampler = setInterval(() => (highest = Math.max(highest, process.memoryUsage.rss())), 2);
     const uploadTime = await timed(() => call(upload, copyOf(prepared), 200));
+    clearInterval(sampler);
+    highest = Math.max(highest, process.memoryUsage.rss());
+    if (run >= warmups) uploadRssGrowth = Math.max(uploadRssGrowth, highest - idleRss);
     let variants = new Map<number, Buffer>();
     const sharpTime = await timed(async () => (variants = await renderVariants(bytes, { maxPixels, sizes })));
     const storageTime = await timed(() => storageRoundTrip(variants));
@@ -126,7 +135,7 @@ async function pictureUpload({ input, user, runs, warmups, writeInputTo }: Pictu
   // The same bytes for the Pillow comparison (scripts/bench.ts), written by the process that made them.
   let inputFile: string | undefined;
   if (writeInputTo) await writeFile((inputFile = writeInputTo), bytes);
-  return { bytes: bytes.length, uploadMs, sharpMs, storageMs, rssBeforeMiB, peakRssMiB: peakRssMiB(), inputFile };
+  return { bytes: bytes.length, uploadMs, sharpMs, storageMs, rssBeforeMiB, peakRssMiB: peakRssMiB(), uploadRssGrowthMiB: uploadRssGrowth / 1024 / 1024, inputFile };
 }
 
 export interface WarmHandlersOptions {
