@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type * as z from 'zod';
 import { config } from './config';
 import { database, db as pooled, query, transaction, isUniqueViolation, type Database, type Queryable } from './db';
@@ -7,8 +6,9 @@ import { accountExistsMail, verificationMail, type Mailer } from './mail';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
 import { mayReadEmail, toProfile, type Profile } from './profiles';
 import { password as passwordSchema, type profileChangesBody, type registerBody } from './schemas';
+import { startSession, type SessionOrigin, type TokenPair } from './sessions';
 import type { UrlSigner } from './url-signer';
-import { hashOpaqueToken, isUuid, newOpaqueToken, opaqueTokenPattern, signAccessToken, type AccessClaims } from './tokens';
+import { hashOpaqueToken, isUuid, newOpaqueToken, opaqueTokenPattern, type AccessClaims } from './tokens';
 import {
   findUserByEmail,
   findUserById,
@@ -18,19 +18,14 @@ import {
   type UserRow,
 } from './users';
 
-export interface TokenPair {
-  accessToken: string;
-  refreshToken: string;
-  tokenType: 'Bearer';
-  expiresIn: number;
-}
+export type { TokenPair } from './sessions';
 
 export const LOGIN_MAX_FAILURES = 5;
 export const LOGIN_WINDOW_SECONDS = 15 * 60;
 export const MAIL_INTERVAL_SECONDS = 60;
 
 const invalidToken = () => new HttpError(400, 'invalid_token', 'This verification link is invalid, already used or expired.');
-const invalidRefreshToken = () => new HttpError(401, 'invalid_token', 'The refresh token is invalid, expired or revoked.');
+export const accountDisabled = () => new HttpError(403, 'account_disabled', 'This account has been disabled. Contact the administrators.');
 const invalidCredentials = () => new HttpError(401, 'invalid_credentials', 'Email or password is wrong.');
 const nicknameTaken = () =>
   new HttpError(409, 'nickname_taken', 'This nickname is already taken.', { details: { nickname: 'is already taken' } });
@@ -301,7 +296,7 @@ async function recordAttempt(email: string, db: Database): Promise<{ attemptId: 
 }
 
 /** `db`: this container's database; race tests pass one per simulated container. */
-export async function login(email: string, password: string, db: Database = database): Promise<TokenPair> {
+export async function login(email: string, password: string, db: Database = database, origin: SessionOrigin = {}): Promise<TokenPair> {
   const { attemptId, retryAfter } = await recordAttempt(email, db);
   if (retryAfter > 0) {
     // A refused attempt is not a failure of its own: the lock ends when the window passes, not later.
@@ -323,7 +318,6 @@ export async function login(email: string, password: string, db: Database = data
   if (!user.email_verified_at) {
     throw new HttpError(403, 'email_not_verified', 'Confirm your email address first: use the link we mailed you, or ask for a new one.');
   }
-  if (user.disabled_at) throw accountDisabled();
   return db.transaction(async (client) => {
     // The row lock of this update orders the login after (or before) a parallel disable: a disabled
     // account gets no session, and a session created first is revoked by the disable.
@@ -333,86 +327,8 @@ export async function login(email: string, password: string, db: Database = data
       [user.id, config().adminEmails],
     );
     if (!rows[0]) throw accountDisabled();
-    return issueTokens(rows[0], client);
+    return startSession(rows[0], origin, client);
   });
-}
-
-const accountDisabled = () => new HttpError(403, 'account_disabled', 'This account has been disabled. Contact an administrator.');
-
-/** Stores a refresh token of a session (family); only its hash is kept. */
-async function storeRefreshToken(db: Queryable, tokenHash: Buffer, userId: string, familyId: string) {
-  await db.query(
-    `insert into refresh_tokens (token_hash, user_id, family_id, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))`,
-    [tokenHash, userId, familyId, config().jwt.refreshTokenTtl],
-  );
-}
-
-async function tokenPair(claims: AccessClaims, refreshToken: string): Promise<TokenPair> {
-  return { accessToken: await signAccessToken(claims), refreshToken, tokenType: 'Bearer', expiresIn: config().jwt.accessTokenTtl };
-}
-
-/** A new session: a new family with its first refresh token. */
-async function issueTokens(user: Pick<UserRow, 'id' | 'role'>, db: Queryable = pooled): Promise<TokenPair> {
-  const refresh = newOpaqueToken();
-  await storeRefreshToken(db, refresh.hash, user.id, randomUUID());
-  return tokenPair({ userId: user.id, role: user.role }, refresh.token);
-}
-
-/**
- * Rotates a refresh token. Presenting one that was already rotated means it leaked (or raced):
- * the whole family is revoked, including the token that replaced it.
- */
-export async function refresh(refreshToken: string): Promise<TokenPair> {
-  if (!opaqueTokenPattern.test(refreshToken)) throw invalidRefreshToken();
-  const hash = hashOpaqueToken(refreshToken);
-  const next = newOpaqueToken();
-  const rotated = await transaction(async (db) => {
-    // A share lock on an enabled account: a parallel disable either waits for this rotation (and then
-    // revokes its new token) or has committed, and then the account is no longer found here.
-    const account = await db.query(
-      `select 1 from users where id = (select user_id from refresh_tokens where token_hash = $1) and disabled_at is null for share`,
-      [hash],
-    );
-    if (!account.rowCount) return undefined;
-    const { rows } = await db.query<{ user_id: string; family_id: string; role: UserRow['role'] }>(
-      `update refresh_tokens t set replaced_by = $2
-       from users u
-       where t.token_hash = $1 and u.id = t.user_id
-         and t.replaced_by is null and t.revoked_at is null and t.expires_at > now()
-       returning t.user_id, t.family_id, u.role`,
-      [hash, next.hash],
-    );
-    const current = rows[0];
-    if (current) await storeRefreshToken(db, next.hash, current.user_id, current.family_id);
-    return current;
-  });
-  if (!rotated) {
-    await revokeFamilyOf(hash, { onlyIfReused: true });
-    throw invalidRefreshToken();
-  }
-  return tokenPair({ userId: rotated.user_id, role: rotated.role }, next.token);
-}
-
-async function revokeFamilyOf(tokenHash: Buffer, { onlyIfReused }: { onlyIfReused: boolean }) {
-  const statement = `update refresh_tokens set revoked_at = now()
-     where revoked_at is null and family_id = (
-       select family_id from refresh_tokens where token_hash = $1 ${onlyIfReused ? 'and replaced_by is not null' : ''})`;
-  // A refresh holding a token of the family commits its successor while this statement waits for that row,
-  // and the statement's snapshot cannot see the successor: repeat until a pass finds nothing left to revoke.
-  for (let pass = 0; pass < 5; pass += 1) {
-    try {
-      if (!(await query(statement, [tokenHash])).rowCount) return;
-    } catch (error) {
-      // Parallel revocations of one family may deadlock; the next pass sees what the other one did.
-      if ((error as { code?: string }).code !== '40P01') throw error;
-    }
-  }
-}
-
-/** Ends the session the refresh token belongs to. Unknown tokens are fine: logging out twice is not an error. */
-export async function logout(refreshToken: string): Promise<void> {
-  if (!opaqueTokenPattern.test(refreshToken)) return;
-  await revokeFamilyOf(hashOpaqueToken(refreshToken), { onlyIfReused: false });
 }
 
 /** `me` or a user id; email only for the user themself or an admin. */

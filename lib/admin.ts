@@ -1,3 +1,4 @@
+import { revokeAllSessions } from './sessions';
 /**
  * The admin routes' domain: listing and searching accounts, editing, roles, disabling, unlocking and
  * deleting them, each write checked by lib/policy.ts against fresh rows and recorded in the audit log
@@ -188,6 +189,7 @@ function keepAnAdmin(activeAdmins: string[], targetId: string) {
  */
 async function revokeSessions(db: Queryable, userId: string) {
   await db.query('update refresh_tokens set revoked_at = now() where user_id = $1 and revoked_at is null', [userId]);
+  await revokeAllSessions(userId, {}, db);
 }
 
 const fieldOf: Record<keyof typeof profileColumns, (row: UserRow) => unknown> = {

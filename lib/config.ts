@@ -40,6 +40,18 @@ const schema = z
     ACCESS_TOKEN_TTL: duration.default(900),
     REFRESH_TOKEN_TTL: duration.default(30 * 86400),
     VERIFICATION_TOKEN_TTL: duration.default(86400),
+    PASSWORD_RESET_TOKEN_TTL: duration.default(3600),
+    // A rotated refresh token presented again this soon is a second tab or a retry, not a theft.
+    REFRESH_REUSE_INTERVAL: z
+      .string()
+      .trim()
+      .regex(durationPattern, 'must be a number of seconds or a number with s, m, h or d (e.g. 10s)')
+      .transform((value) => {
+        const [, amount, unit] = durationPattern.exec(value)!;
+        return Number(amount) * unitSeconds[(unit ?? 's') as keyof typeof unitSeconds];
+      })
+      .default(10),
+    RESET_REDIRECT_URL: optionalUrl,
     SMTP_URL: z.string().trim().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL'),
     MAIL_FROM: z.string().trim().min(3).default('Portrait <no-reply@portrait.local>'),
     PUBLIC_BASE_URL: urlWithoutTrailingSlash,
@@ -88,9 +100,13 @@ export interface Config {
   mail: { smtpUrl: string; from: string };
   publicBaseUrl: string;
   verifyRedirectUrl?: string;
+  resetRedirectUrl?: string;
   verificationTokenTtl: number;
   /** Lower-cased; such accounts are admins once their email is verified. */
   adminEmails: string[];
+  passwordResetTokenTtl: number;
+  /** Seconds during which a rotated refresh token still refreshes (0 = never). */
+  refreshReuseInterval: number;
   pictures: { maxBytes: number; maxPixels: number; sizes: number[]; urlTtl: number };
   passwordHashing: { N: number; r: number; p: number };
 }
@@ -139,8 +155,11 @@ function toConfig(env: Env): Config {
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
     publicBaseUrl: env.PUBLIC_BASE_URL,
     verifyRedirectUrl: env.VERIFY_REDIRECT_URL,
+    resetRedirectUrl: env.RESET_REDIRECT_URL,
     verificationTokenTtl: env.VERIFICATION_TOKEN_TTL,
     adminEmails: env.ADMIN_EMAILS,
+    passwordResetTokenTtl: env.PASSWORD_RESET_TOKEN_TTL,
+    refreshReuseInterval: env.REFRESH_REUSE_INTERVAL,
     pictures: {
       maxBytes: env.PICTURE_MAX_BYTES,
       maxPixels: env.PICTURE_MAX_PIXELS,

@@ -6,6 +6,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { z } from 'zod';
 import { HttpError, serviceUnavailable } from './errors';
 import { logRequest } from './log';
+import { checkSession } from './sessions';
 import { authenticate, type AccessClaims } from './tokens';
 
 export type ApiEvent = APIGatewayProxyEventV2;
@@ -26,6 +27,8 @@ export interface ApiRequest<Body, Query> {
   isFormPost: boolean;
   /** The caller, when the endpoint requires a Bearer token (auth: true). */
   viewer: AccessClaims;
+  /** The client as API Gateway saw it, for the session list. */
+  origin: { userAgent?: string; ip?: string };
 }
 
 export interface EndpointOptions<Body, Query> {
@@ -173,7 +176,8 @@ const requireViewer = (
   authorize?: EndpointOptions<unknown, unknown>['authorize'],
 ): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
   before: async ({ event }) => {
-    const viewer = await authenticate(lowerCaseHeaders(event.headers));
+    // A valid signature is not enough: the session must still be live (one indexed lookup).
+    const viewer = await checkSession(await authenticate(lowerCaseHeaders(event.headers)));
     const state = requestState.get(event);
     if (state) state.viewer = viewer;
     authorize?.(viewer, event.pathParameters ?? {});
@@ -269,6 +273,7 @@ export function endpoint<Body = undefined, Query = undefined>(
         pathParameters: event.pathParameters ?? {},
         isFormPost,
         viewer: requestState.get(event)?.viewer as AccessClaims,
+        origin: { userAgent: headers['user-agent'], ip: event.requestContext?.http?.sourceIp },
       });
     });
 }

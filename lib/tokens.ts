@@ -9,7 +9,12 @@ export const roles: readonly Role[] = ['user', 'manager', 'admin'];
 export interface AccessClaims {
   userId: string;
   role: Role;
+  /** The session (refresh-token family) the token was issued for: its `sid` claim. */
+  sessionId: string;
 }
+
+/** A verified token's claims before the session check: also when it was issued. */
+export type VerifiedAccessToken = AccessClaims & { issuedAt: number };
 
 const algorithm = 'HS256';
 /** Anything longer is not one of our tokens; refuse it before any crypto. */
@@ -18,10 +23,10 @@ const ACCESS_TOKEN_TYPE = 'at+jwt';
 /** How far the clocks of the containers that sign and verify tokens may disagree. */
 const MAX_CLOCK_SKEW_SECONDS = 60;
 
-export async function signAccessToken({ userId, role }: AccessClaims): Promise<string> {
+export async function signAccessToken({ userId, role, sessionId }: AccessClaims): Promise<string> {
   const { secret, issuer, audience, accessTokenTtl } = config().jwt;
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ role })
+  return new SignJWT({ role, sid: sessionId })
     .setProtectedHeader({ alg: algorithm, typ: ACCESS_TOKEN_TYPE })
     .setSubject(userId)
     .setIssuer(issuer)
@@ -33,7 +38,7 @@ export async function signAccessToken({ userId, role }: AccessClaims): Promise<s
 }
 
 /** Verifies an access token: HS256 only, our issuer and audience, exp and sub required. Any failure is 401. */
-export async function verifyAccessToken(token: string): Promise<AccessClaims> {
+export async function verifyAccessToken(token: string): Promise<VerifiedAccessToken> {
   const invalid = () => unauthorized('The access token is invalid or has expired.');
   if (token.length > MAX_JWT_LENGTH || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) throw invalid();
   const { secret, issuer, audience } = config().jwt;
@@ -51,10 +56,12 @@ export async function verifyAccessToken(token: string): Promise<AccessClaims> {
       requiredClaims: ['exp', 'iat', 'sub', 'jti'],
     });
     const role = payload.role as Role;
+    const sid = payload.sid;
     if (typeof payload.sub !== 'string' || !isUuid(payload.sub) || !roles.includes(role)) throw invalid();
+    if (typeof sid !== 'string' || !isUuid(sid)) throw invalid();
     // We sign with iat = now: a token "issued" later than now (beyond clock skew) is not one of ours.
     if (payload.iat! > Math.floor(Date.now() / 1000) + MAX_CLOCK_SKEW_SECONDS) throw invalid();
-    return { userId: payload.sub, role };
+    return { userId: payload.sub.toLowerCase(), role, sessionId: sid.toLowerCase(), issuedAt: payload.iat! };
   } catch (error) {
     if (error instanceof HttpError) throw error;
     if (error instanceof joseErrors.JOSEError || error instanceof TypeError || error instanceof SyntaxError) throw invalid();
@@ -63,7 +70,7 @@ export async function verifyAccessToken(token: string): Promise<AccessClaims> {
 }
 
 /** Reads `Authorization: Bearer <jwt>`; absent or malformed is 401. */
-export async function authenticate(headers: Record<string, string | undefined>): Promise<AccessClaims> {
+export async function authenticate(headers: Record<string, string | undefined>): Promise<VerifiedAccessToken> {
   const header = headers.authorization;
   const match = header ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
   if (!match?.[1]) throw unauthorized('Send an access token as "Authorization: Bearer <token>".');

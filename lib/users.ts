@@ -18,13 +18,14 @@ export interface UserRow {
   github_url: string | null;
   linkedin_url: string | null;
   website_url: string | null;
+  password_changed_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
 export const userColumns =
   'id, email, password_hash, nickname, first_name, last_name, bio, role, email_verified_at, picture_id, ' +
-  'disabled_at, last_login_at, github_url, linkedin_url, website_url, created_at, updated_at';
+  'disabled_at, last_login_at, github_url, linkedin_url, website_url, password_changed_at, created_at, updated_at';
 const columns = userColumns;
 
 export interface NewUser {

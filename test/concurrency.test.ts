@@ -123,7 +123,8 @@ describe('refresh and logout of one session at once', () => {
   const seedSession = async (userId: string) => {
     const { token, hash } = newOpaqueToken();
     await query(
-      `insert into refresh_tokens (token_hash, user_id, family_id, expires_at) values ($1, $2, gen_random_uuid(), now() + interval '1 day')`,
+      `with session as (insert into sessions (id, user_id, expires_at) values (gen_random_uuid(), $2, now() + interval '1 day') returning id)
+       insert into refresh_tokens (token_hash, user_id, family_id, expires_at) select $1, $2, id, now() + interval '1 day' from session`,
       [hash, userId],
     );
     return token;

@@ -153,7 +153,9 @@ function handSigned(header: Record<string, unknown>, claims: Record<string, unkn
 const HEADER = { alg: 'HS256', typ: 'at+jwt' };
 function validClaims(sub = alice.id): Record<string, unknown> {
   const now = Math.floor(Date.now() / 1000);
-  return { role: 'user', sub, iss: process.env.JWT_ISSUER, aud: process.env.JWT_AUDIENCE, iat: now, exp: now + 300, jti: randomUUID() };
+  // Alice's live session: the signature alone no longer admits a token, its session must exist too.
+  const sid = claimsOf(alice.accessToken).sid;
+  return { role: 'user', sub, sid, iss: process.env.JWT_ISSUER, aud: process.env.JWT_AUDIENCE, iat: now, exp: now + 300, jti: randomUUID() };
 }
 const without = (claims: Record<string, unknown>, name: string) => Object.fromEntries(Object.entries(claims).filter(([key]) => key !== name));
 

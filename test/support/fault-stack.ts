@@ -267,7 +267,9 @@ export async function prepareCalls(app: App): Promise<{ calls: Record<RouteName,
       [email, passwordHash, `fault_${randomUUID().slice(0, 8)}`, verified ? new Date() : null],
     );
     const id = rows[0]!.id;
-    return { id, email, accessToken: await tokens.signAccessToken({ userId: id, role: 'user' }) };
+    const sessionId = randomUUID();
+    await db.query(`insert into sessions (id, user_id, expires_at) values ($1, $2, now() + interval '1 day')`, [sessionId, id]);
+    return { id, email, accessToken: await tokens.signAccessToken({ userId: id, role: 'user', sessionId }) };
   };
   const seedVerificationToken = async (userId: string) => {
     const { token, hash } = tokens.newOpaqueToken();
