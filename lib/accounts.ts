@@ -7,6 +7,7 @@ import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
 import { mayReadEmail, toProfile, type Profile } from './profiles';
 import { password as passwordSchema, type profileChangesBody, type registerBody } from './schemas';
 import { startSession, type SessionOrigin, type TokenPair } from './sessions';
+import { createPasswordResetLink } from './lifecycle';
 import type { UrlSigner } from './url-signer';
 import { hashOpaqueToken, isUuid, newOpaqueToken, opaqueTokenPattern, type AccessClaims } from './tokens';
 import {
@@ -34,7 +35,7 @@ const nicknameTaken = () =>
  * Claims the right to mail `email` now: at most one mail a minute per address, even under parallel requests.
  * Returns a release function that gives the claim back when the mail could not be sent.
  */
-async function claimMailSlot(email: string): Promise<(() => Promise<void>) | undefined> {
+export async function claimMailSlot(email: string): Promise<(() => Promise<void>) | undefined> {
   const { rows } = await query<{ previous: Date | null }>(
     `with previous as (select last_sent_at from mail_throttle where email = $1)
      insert into mail_throttle (email, last_sent_at) values ($1, now())
@@ -151,7 +152,7 @@ export async function register(input: z.infer<typeof registerBody>, mailer: Mail
   const user = created ?? (await findUserByEmail(input.email));
   if (!user) return; // deleted in between: nothing to tell anyone
   if (user.email_verified_at) {
-    await mailOncePerInterval(user.email, mailer, async () => accountExistsMail(user.email));
+    await mailOncePerInterval(user.email, mailer, async () => accountExistsMail(user.email, await createPasswordResetLink(user.id)));
     return;
   }
   await sendVerification(

@@ -48,15 +48,72 @@ export function verificationMail(to: string, token: string, ttlSeconds: number):
   };
 }
 
-export function accountExistsMail(to: string): MailMessage {
+/** `resetUrl`: a password reset link, for an owner who forgot the password (valid PASSWORD_RESET_TOKEN_TTL). */
+export function accountExistsMail(to: string, resetUrl: string): MailMessage {
   const lines = [
     'Someone (hopefully you) tried to create a Portrait account with this email address, but an account already exists.',
     'You can log in with this email address and your password. If it was not you, you can ignore this mail; nothing has changed.',
+    'Forgot your password? Choose a new one with this link (it works once and expires soon):',
   ];
   return {
     to,
     subject: 'You already have a Portrait account',
-    text: `${lines[0]}\n\n${lines[1]}\n`,
-    html: layout('You already have an account', lines),
+    text: `${lines[0]}\n\n${lines[1]}\n\n${lines[2]}\n${resetUrl}\n`,
+    html: layout('You already have an account', lines, { label: 'Reset password', url: resetUrl }),
   };
+}
+
+function validityOf(ttlSeconds: number): string {
+  const hours = Math.round(ttlSeconds / 3600);
+  return hours >= 1 ? `${hours} hour${hours === 1 ? '' : 's'}` : `${Math.round(ttlSeconds / 60)} minutes`;
+}
+
+export function passwordResetMail(to: string, url: string, ttlSeconds: number): MailMessage {
+  const lines = [
+    'Someone (hopefully you) asked to reset the password of your Portrait account.',
+    `The link works once and expires in ${validityOf(ttlSeconds)}. If you did not ask, ignore this mail: your password stays as it is.`,
+  ];
+  return {
+    to,
+    subject: 'Reset your Portrait password',
+    text: `${lines[0]}\n\n${url}\n\n${lines[1]}\n`,
+    html: layout('Reset your password', lines, { label: 'Choose a new password', url }),
+  };
+}
+
+export function emailChangeMail(to: string, url: string, ttlSeconds: number): MailMessage {
+  const lines = [
+    'Someone (hopefully you) asked to use this address for a Portrait account.',
+    `Confirm it with the link below; until then the account keeps its old address. The link works once and expires in ${validityOf(ttlSeconds)}.`,
+  ];
+  return {
+    to,
+    subject: 'Confirm your new email address',
+    text: `${lines[0]}\n\n${url}\n\n${lines[1]}\n`,
+    html: layout('Confirm your new email address', lines, { label: 'Confirm new address', url }),
+  };
+}
+
+export function emailChangeNoticeMail(to: string, newEmail: string): MailMessage {
+  const lines = [
+    `Someone signed in to your Portrait account asked to change its email address to ${newEmail}.`,
+    'Nothing changes until the new address is confirmed. If it was not you, change your password now and sign out your other sessions.',
+  ];
+  return { to, subject: 'Your Portrait email address is about to change', text: `${lines.join('\n\n')}\n`, html: layout('Email change requested', lines) };
+}
+
+export function emailChangedMail(to: string, newEmail: string): MailMessage {
+  const lines = [
+    `The email address of your Portrait account was changed to ${newEmail}. This address no longer signs in.`,
+    'If it was not you, contact us right away.',
+  ];
+  return { to, subject: 'Your Portrait email address was changed', text: `${lines.join('\n\n')}\n`, html: layout('Your address was changed', lines) };
+}
+
+export function goodbyeMail(to: string): MailMessage {
+  const lines = [
+    'Your Portrait account, its pictures and its sessions have been deleted.',
+    'Thanks for having been with us. You can create a new account with this address at any time.',
+  ];
+  return { to, subject: 'Your Portrait account was deleted', text: `${lines.join('\n\n')}\n`, html: layout('Goodbye', lines) };
 }

@@ -3,11 +3,12 @@ import * as reply from './response-schemas';
 import {
   adminUserChangesBody,
   auditQuery,
-  email,
+  changeEmailBody,
+  changePasswordBody,
+  deleteAccountBody,
   listUsersQuery,
   emailBody,
-  opaqueToken,
-  password,
+  resetPasswordBody,
   loginBody,
   logoutBody,
   pictureKeyBody,
@@ -376,14 +377,7 @@ export const operations: Operation[] = [
     replies: { 200: { description: 'One page.', json: reply.auditList } },
     errors: { 403: ['forbidden'] },
   },
-];
-
-/**
- * Routes of DESIGN.md whose functions are not on main yet. When yours lands, move its entry into
- * `operations` (test/openapi.test.ts says which) and check the schemas against your handler.
- */
-export const pendingOperations: Operation[] = [
-  // issue 10 (lifecycle): replace these inline request schemas with the ones the handlers validate with.
+  // Account lifecycle and sessions (functions/forgot-password.ts … delete-account.ts).
   {
     method: 'POST',
     path: '/auth/forgot-password',
@@ -410,7 +404,7 @@ export const pendingOperations: Operation[] = [
     tag: 'auth',
     summary: 'Set a new password with a reset token',
     description: 'Also confirms the email, ends every session and clears the login throttle.',
-    body: { schema: z.object({ token: opaqueToken, password }), form: true },
+    body: { schema: resetPasswordBody, form: true },
     replies: {
       200: { description: 'Done (JSON), or a success page for the form post.', json: reply.message, html: true },
       303: { description: 'Form post with RESET_REDIRECT_URL set.', redirect: true },
@@ -426,7 +420,7 @@ export const pendingOperations: Operation[] = [
     summary: 'Change your password',
     description: 'Answers the token pair of a new session; every other session ends.',
     auth: 'bearer',
-    body: { schema: z.object({ currentPassword: z.string(), newPassword: password }) },
+    body: { schema: changePasswordBody },
     replies: { 200: tokensReply },
     errors: { 403: ['wrong_password'], 429: ['too_many_attempts'] },
   },
@@ -437,7 +431,7 @@ export const pendingOperations: Operation[] = [
     tag: 'sessions',
     summary: 'Change your email (confirmed from the new mailbox)',
     auth: 'bearer',
-    body: { schema: z.object({ newEmail: email, password: z.string() }) },
+    body: { schema: changeEmailBody },
     replies: { 202: { description: 'Check the new inbox.', json: reply.message } },
     errors: { 403: ['wrong_password'], 429: ['too_many_attempts'] },
   },
@@ -471,7 +465,7 @@ export const pendingOperations: Operation[] = [
     tag: 'sessions',
     summary: 'Delete your account, its pictures and sessions',
     auth: 'bearer',
-    body: { schema: z.object({ password: z.string() }) },
+    body: { schema: deleteAccountBody },
     replies: { 204: noContent },
     errors: { 403: ['wrong_password'], 429: ['too_many_attempts'] },
   },
@@ -503,6 +497,13 @@ export const pendingOperations: Operation[] = [
     auth: 'bearer',
     replies: { 204: noContent },
   },
+];
+
+/**
+ * Routes of DESIGN.md whose functions are not on main yet. When yours lands, move its entry into
+ * `operations` (test/openapi.test.ts says which) and check the schemas against your handler.
+ */
+export const pendingOperations: Operation[] = [
 ];
 
 /** Errors any route can answer, keyed by what the route has. */

@@ -47,3 +47,52 @@ export function invalidLinkPage(): string {
     '<p>The confirmation link is invalid, was already used, or has expired. Ask for a new confirmation mail and use the newest one.</p>',
   );
 }
+
+/** The page of a mailed reset link: a new-password form; only its POST uses the token. */
+export function resetPasswordPage(actionUrl: string, token: string): string {
+  return page(
+    'Choose a new password',
+    `<p>Enter the new password for your Portrait account (8 to 128 characters).</p>
+<form method="post" action="${escapeHtml(actionUrl)}">
+<input type="hidden" name="token" value="${escapeHtml(token)}">
+<p><label for="password">New password</label><br>
+<input id="password" name="password" type="password" autocomplete="new-password" minlength="8" maxlength="128" required></p>
+<button type="submit">Set new password</button>
+</form>`,
+  );
+}
+
+export function passwordChangedPage(signInUrl: string): string {
+  return page('Password changed', `<p>Your new password is set and every session was signed out. <a href="${escapeHtml(signInUrl)}">Sign in</a></p>`);
+}
+
+export function invalidResetLinkPage(forgotUrl: string): string {
+  return page(
+    'This link cannot be used',
+    `<p>The password reset link is invalid, was already used, or has expired. <a href="${escapeHtml(forgotUrl)}">Ask for a new one</a>.</p>`,
+  );
+}
+
+export function badPasswordPage(message: string, actionUrl: string, token: string): string {
+  return resetPasswordPage(actionUrl, token).replace('<form', `<p role="alert"><strong>${escapeHtml(message)}</strong></p><form`);
+}
+
+/** The page of a mailed email-change link: a confirm button; only its POST uses the token. */
+export function confirmEmailChangePage(actionUrl: string, token: string): string {
+  return page(
+    'Confirm your new email address',
+    `<p>Press the button to make this address the one your Portrait account signs in with.</p>
+<form method="post" action="${escapeHtml(actionUrl)}">
+<input type="hidden" name="token" value="${escapeHtml(token)}">
+<button type="submit">Confirm new address</button>
+</form>`,
+  );
+}
+
+export function emailChangedPage(signInUrl: string): string {
+  return page('Email address changed', `<p>Your account now signs in with this address. <a href="${escapeHtml(signInUrl)}">Sign in</a></p>`);
+}
+
+export function invalidEmailChangeLinkPage(): string {
+  return page('This link cannot be used', '<p>The email change link is invalid, was already used, or has expired. Ask for the change again from your profile.</p>');
+}

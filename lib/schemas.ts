@@ -178,3 +178,11 @@ export const adminUserChangesBody = z
     disabled: z.boolean({ error: 'must be true or false' }).optional(),
   })
   .strict();
+
+/** A password the caller already has: any length is just right or wrong. */
+const currentPassword = z.string({ error: 'must be a string' }).min(1, 'is required').max(1024, 'is too long');
+
+export const resetPasswordBody = z.object({ token: opaqueToken, password });
+export const changePasswordBody = z.object({ currentPassword, newPassword: password });
+export const changeEmailBody = z.object({ newEmail: email, password: currentPassword });
+export const deleteAccountBody = z.object({ password: currentPassword });

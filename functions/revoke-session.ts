@@ -1,0 +1,9 @@
+import { endpoint, noContent } from '../lib/http';
+import { revokeAllSessions, revokeSession } from '../lib/sessions';
+
+// DELETE /users/me/sessions/{id} — one session; DELETE /users/me/sessions — every session ("sign out everywhere").
+export const handler = endpoint({ auth: true }, async ({ viewer, pathParameters }) => {
+  if (pathParameters.id === undefined) await revokeAllSessions(viewer.userId);
+  else await revokeSession(viewer, pathParameters.id);
+  return noContent();
+});

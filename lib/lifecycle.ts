@@ -1,0 +1,319 @@
+/**
+ * Account lifecycle: forgotten and changed passwords, changed addresses, deleted accounts.
+ * Every step that proves a mailbox or a password ends the sessions it must (lib/sessions.ts).
+ */
+import { config } from './config';
+import { query, transaction, isUniqueViolation, type Queryable } from './db';
+import { HttpError, unauthorized } from './errors';
+import {
+  emailChangeMail,
+  emailChangeNoticeMail,
+  emailChangedMail,
+  goodbyeMail,
+  passwordResetMail,
+  accountExistsMail,
+  type Mailer,
+} from './mail';
+import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
+import { revokeAllSessions, startSession, type SessionOrigin, type TokenPair } from './sessions';
+import type { ObjectStore } from './storage';
+import { hashOpaqueToken, newOpaqueToken, opaqueTokenPattern, type AccessClaims } from './tokens';
+import { findUserByEmail, findUserById, type UserRow } from './users';
+import { logEvent } from './log';
+import { claimMailSlot, LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS } from './accounts';
+
+const invalidResetToken = () => new HttpError(400, 'invalid_token', 'This password reset link is invalid, already used or expired.');
+const invalidEmailChangeToken = () => new HttpError(400, 'invalid_token', 'This email change link is invalid, already used or expired.');
+const wrongPassword = () => new HttpError(403, 'wrong_password', 'The current password is wrong.');
+const accountGone = () => unauthorized('The account of this token no longer exists.');
+
+const samePasswordAsEmail = () =>
+  new HttpError(400, 'validation_failed', 'The request is not valid.', { details: { password: 'must not be your email address' } });
+
+/** Sends a mail unless the address got one in the last minute; a failed send frees the slot again. */
+async function mailThrottled(email: string, mailer: Mailer, compose: () => Promise<Parameters<Mailer['send']>[0]>) {
+  const release = await claimMailSlot(email);
+  if (!release) return mailer.check();
+  try {
+    await mailer.send(await compose());
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------- the current password, throttled like login
+
+/**
+ * Checks a signed-in user's current password for a sensitive change. A wrong one counts toward the
+ * account's login throttle, so a stolen access token cannot be used to guess the password.
+ */
+export async function checkCurrentPassword(user: UserRow, password: string): Promise<void> {
+  const { rows } = await query<{ failures: number; retry_after: number | null }>(
+    `select count(*)::int as failures,
+            ceil(extract(epoch from (min(failed_at) + make_interval(secs => $2) - now())))::int as retry_after
+     from (select failed_at from login_failures where email = $1 and failed_at > now() - make_interval(secs => $2)
+           order by failed_at desc limit $3) recent`,
+    [user.email, LOGIN_WINDOW_SECONDS, LOGIN_MAX_FAILURES],
+  );
+  const { failures, retry_after } = rows[0]!;
+  if (failures >= LOGIN_MAX_FAILURES) {
+    const seconds = Math.max(1, retry_after ?? 1);
+    throw new HttpError(429, 'too_many_attempts', `Too many wrong passwords. Try again in ${Math.ceil(seconds / 60)} minute(s).`, {
+      headers: { 'retry-after': String(seconds) },
+    });
+  }
+  if (!(await verifyPassword(password, user.password_hash))) {
+    await query('insert into login_failures (email) values ($1)', [user.email]);
+    throw wrongPassword();
+  }
+}
+
+async function signedInUser(viewer: AccessClaims): Promise<UserRow> {
+  const user = await findUserById(viewer.userId);
+  if (!user) throw accountGone();
+  return user;
+}
+
+// ---------------------------------------------------------------- forgot / reset password
+
+/** A reset link for the account (1 h by default); only the token's SHA-256 is stored. */
+export async function createPasswordResetLink(userId: string, db: Queryable = { query }): Promise<string> {
+  const { token, hash } = newOpaqueToken();
+  await db.query(
+    `insert into password_reset_tokens (token_hash, user_id, expires_at) values ($1, $2, now() + make_interval(secs => $3))`,
+    [hash, userId, config().passwordResetTokenTtl],
+  );
+  return `${config().publicBaseUrl}/auth/reset-password?token=${encodeURIComponent(token)}`;
+}
+
+/** 202 for every email: a known account gets a reset link (at most one mail a minute), unknown gets nothing. */
+export async function forgotPassword(email: string, mailer: Mailer): Promise<void> {
+  const user = await findUserByEmail(email);
+  if (!user) {
+    // The same mail-server round trip as a send, so an outage is a 503 for every address alike.
+    const release = await claimMailSlot(email);
+    await release?.();
+    return mailer.check();
+  }
+  await mailThrottled(user.email, mailer, async () => passwordResetMail(user.email, await createPasswordResetLink(user.id), config().passwordResetTokenTtl));
+}
+
+/**
+ * Sets a new password with a reset token. The mailbox is proven, so the email counts as verified; every
+ * session ends, the login throttle is cleared (the owner gets in even while someone else locks the
+ * account), and every other reset, verification and email-change token of the account is void.
+ */
+export async function resetPassword(token: string, newPassword: string): Promise<UserRow> {
+  if (!opaqueTokenPattern.test(token)) throw invalidResetToken();
+  const passwordHash = await hashPassword(newPassword, config().passwordHashing);
+  const user = await transaction(async (db) => {
+    const { rows } = await db.query<{ user_id: string }>(
+      `update password_reset_tokens set used_at = now()
+       where token_hash = $1 and used_at is null and expires_at > now() returning user_id`,
+      [hashOpaqueToken(token)],
+    );
+    if (!rows[0]) return undefined;
+    const userId = rows[0].user_id;
+    const { rows: users } = await db.query<UserRow>(
+      `update users set password_hash = $2, password_changed_at = now(), updated_at = now(),
+                        email_verified_at = coalesce(email_verified_at, now())
+       where id = $1 returning *`,
+      [userId, passwordHash],
+    );
+    const updated = users[0];
+    if (!updated) return undefined;
+    if (newPassword.trim().toLowerCase() === updated.email) throw samePasswordAsEmail();
+    await revokeAllSessions(userId, {}, db);
+    await db.query('delete from login_failures where email = $1', [updated.email]);
+    await db.query('update password_reset_tokens set used_at = now() where user_id = $1 and used_at is null', [userId]);
+    await db.query('update verification_tokens set used_at = now() where user_id = $1 and used_at is null', [userId]);
+    await db.query('update email_change_tokens set used_at = now() where user_id = $1 and used_at is null', [userId]);
+    return updated;
+  });
+  if (!user) throw invalidResetToken();
+  return user;
+}
+
+// ---------------------------------------------------------------- change password
+
+/** Needs the current password; answers a new session and ends every other one. */
+export async function changePassword(viewer: AccessClaims, currentPassword: string, newPassword: string, origin: SessionOrigin): Promise<TokenPair> {
+  const user = await signedInUser(viewer);
+  await checkCurrentPassword(user, currentPassword);
+  if (newPassword.trim().toLowerCase() === user.email) throw samePasswordAsEmail();
+  const passwordHash = await hashPassword(newPassword, config().passwordHashing);
+  return transaction(async (db) => {
+    const { rowCount } = await db.query(
+      'update users set password_hash = $2, password_changed_at = now(), updated_at = now() where id = $1',
+      [user.id, passwordHash],
+    );
+    if (!rowCount) throw accountGone();
+    await revokeAllSessions(user.id, {}, db);
+    await db.query('update password_reset_tokens set used_at = now() where user_id = $1 and used_at is null', [user.id]);
+    return startSession(user, origin, db);
+  });
+}
+
+// ---------------------------------------------------------------- change email (verify before update)
+
+/**
+ * Mails a confirmation link to the new address and a notice to the old one; nothing changes until the
+ * link is confirmed. A new address that has an account gets the "account exists" mail instead, and the
+ * caller the same 202, so the route tells nobody which addresses are taken.
+ */
+export async function requestEmailChange(viewer: AccessClaims, newEmail: string, password: string, mailer: Mailer): Promise<void> {
+  const user = await signedInUser(viewer);
+  await checkCurrentPassword(user, password);
+  if (newEmail === user.email) {
+    throw new HttpError(400, 'validation_failed', 'The request is not valid.', { details: { newEmail: 'is already your address' } });
+  }
+  const owner = await findUserByEmail(newEmail);
+  if (owner?.email_verified_at) {
+    await mailThrottled(owner.email, mailer, async () => accountExistsMail(owner.email, await createPasswordResetLink(owner.id)));
+    return;
+  }
+  await mailThrottled(newEmail, mailer, async () => {
+    const { token, hash } = newOpaqueToken();
+    await query(
+      `insert into email_change_tokens (token_hash, user_id, new_email, session_id, expires_at)
+       values ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
+      [hash, user.id, newEmail, viewer.sessionId, config().verificationTokenTtl],
+    );
+    return emailChangeMail(newEmail, `${config().publicBaseUrl}/auth/confirm-email?token=${encodeURIComponent(token)}`, config().verificationTokenTtl);
+  });
+  await mailer.send(emailChangeNoticeMail(user.email, newEmail)).catch((error) => {
+    logEvent('could not send the email change notice', { userId: user.id, error: (error as Error).name });
+  });
+}
+
+/**
+ * Confirms an email change: only now the address changes. An unconfirmed registration of the same address
+ * (someone who never proved the mailbox) gives way; a confirmed account keeps it and the link is refused.
+ * Every session but the one that asked ends, and the old address is told.
+ */
+export async function confirmEmailChange(token: string, mailer: Mailer): Promise<UserRow> {
+  if (!opaqueTokenPattern.test(token)) throw invalidEmailChangeToken();
+  const outcome = await transaction(async (db) => {
+    const { rows } = await db.query<{ user_id: string; new_email: string; session_id: string | null }>(
+      `update email_change_tokens set used_at = now()
+       where token_hash = $1 and used_at is null and expires_at > now() returning user_id, new_email, session_id`,
+      [hashOpaqueToken(token)],
+    );
+    const change = rows[0];
+    if (!change) return undefined;
+    const { rows: before } = await db.query<{ email: string }>('select email from users where id = $1 for update', [change.user_id]);
+    if (!before[0]) return undefined;
+    await db.query('delete from users where email = $1 and email_verified_at is null', [change.new_email]);
+    try {
+      await db.query('savepoint change_email');
+      const { rows: after } = await db.query<UserRow>(
+        `update users set email = $2, email_verified_at = coalesce(email_verified_at, now()), updated_at = now()
+         where id = $1 returning *`,
+        [change.user_id, change.new_email],
+      );
+      await db.query('release savepoint change_email');
+      await revokeAllSessions(change.user_id, { keep: change.session_id ?? undefined }, db);
+      await db.query('update email_change_tokens set used_at = now() where user_id = $1 and used_at is null', [change.user_id]);
+      await db.query('update password_reset_tokens set used_at = now() where user_id = $1 and used_at is null', [change.user_id]);
+      return { user: after[0]!, oldEmail: before[0].email };
+    } catch (error) {
+      if (!isUniqueViolation(error, 'users_email_key')) throw error;
+      // A confirmed account took the address meanwhile: it stays theirs.
+      await db.query('rollback to savepoint change_email');
+      return 'taken' as const;
+    }
+  });
+  if (!outcome || outcome === 'taken') throw invalidEmailChangeToken();
+  await mailer.send(emailChangedMail(outcome.oldEmail, outcome.user.email)).catch((error) => {
+    logEvent('could not send the email changed notice', { userId: outcome.user.id, error: (error as Error).name });
+  });
+  return outcome.user;
+}
+
+// ---------------------------------------------------------------- delete account
+
+const userPrefixes = (userId: string) => [`pictures/${userId}/`, `incoming/${userId}/`];
+
+async function deletePrefix(objects: ObjectStore, prefix: string): Promise<void> {
+  for (let round = 0; round < 20; round += 1) {
+    const keys = (await objects.list(prefix)).map((object) => object.key);
+    if (!keys.length) return;
+    await objects.deleteMany(keys);
+  }
+}
+
+/**
+ * Removes the object prefixes of deleted accounts that storage could not remove at once.
+ * Bounded, and safe to run in parallel (each prefix row is taken with skip locked).
+ */
+export async function purgeStorageLeftovers(objects: ObjectStore, limit = 10): Promise<number> {
+  let purged = 0;
+  for (let index = 0; index < limit; index += 1) {
+    const done = await transaction(async (db) => {
+      const { rows } = await db.query<{ prefix: string }>(
+        `select prefix from storage_leftovers order by attempts, created_at limit 1 for update skip locked`,
+      );
+      const prefix = rows[0]?.prefix;
+      if (!prefix) return undefined;
+      try {
+        await deletePrefix(objects, prefix);
+        await db.query('delete from storage_leftovers where prefix = $1', [prefix]);
+        return true;
+      } catch (error) {
+        await db.query('update storage_leftovers set attempts = attempts + 1, last_error = $2 where prefix = $1', [prefix, (error as Error).name]);
+        return false;
+      }
+    });
+    if (done === undefined || done === false) break;
+    purged += 1;
+  }
+  return purged;
+}
+
+/**
+ * Deletes an account: in one transaction the user row and everything that hangs on it (tokens, sessions),
+ * with its object prefixes recorded as leftovers; then the objects. If storage fails after the commit,
+ * the recorded prefixes are removed by a later deletion or the janitor: nothing stays behind for good.
+ */
+export async function deleteAccount(userId: string, objects: ObjectStore, db?: Queryable): Promise<UserRow | undefined> {
+  const remove = async (tx: Queryable) => {
+    const { rows } = await tx.query<UserRow>('delete from users where id = $1 returning *', [userId]);
+    if (!rows[0]) return undefined;
+    for (const prefix of userPrefixes(userId)) {
+      await tx.query('insert into storage_leftovers (prefix) values ($1) on conflict (prefix) do nothing', [prefix]);
+    }
+    return rows[0];
+  };
+  const deleted = db ? await remove(db) : await transaction(remove);
+  if (!deleted || db) return deleted;
+  await cleanUpObjectsOf(userId, objects);
+  return deleted;
+}
+
+/** The storage half of a deletion, after its commit; failures stay recorded for a later pass. */
+export async function cleanUpObjectsOf(userId: string, objects: ObjectStore): Promise<void> {
+  for (const prefix of userPrefixes(userId)) {
+    try {
+      await deletePrefix(objects, prefix);
+      await query('delete from storage_leftovers where prefix = $1', [prefix]);
+    } catch (error) {
+      logEvent('could not delete the objects of a deleted account; recorded for later', { userId, prefix, error: (error as Error).name });
+    }
+  }
+  // Storage answers again: clear what earlier deletions left.
+  await purgeStorageLeftovers(objects, 5).catch(() => {});
+}
+
+/** DELETE /users/me: the password is asked again; a goodbye mail goes out. */
+export async function deleteOwnAccount(viewer: AccessClaims, password: string, objects: ObjectStore, mailer: Mailer): Promise<void> {
+  const user = await signedInUser(viewer);
+  await checkCurrentPassword(user, password);
+  const deleted = await deleteAccount(user.id, objects);
+  if (!deleted) throw accountGone();
+  await mailer.send(goodbyeMail(deleted.email)).catch((error) => {
+    logEvent('could not send the goodbye mail', { error: (error as Error).name });
+  });
+}
+
+export { dummyPasswordHash };
