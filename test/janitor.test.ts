@@ -50,9 +50,13 @@ async function seed(): Promise<Seeded> {
   };
   await query(`insert into verification_tokens (token_hash, user_id, expires_at, used_at) values ($1, $4, now() + interval '1 day', now()),
     ($2, $4, now() - interval '1 second', null), ($3, $4, now() + interval '1 day', null)`, [tokens.used, tokens.expired, tokens.valid, live.id]);
+  // Each refresh token belongs to a session row (its family).
+  const [expiredSession, revokedSession] = [randomUUID(), randomUUID()];
+  await query(`insert into sessions (id, user_id, expires_at) values ($1, $3, now() - interval '1 second'), ($2, $3, now() + interval '1 day')`,
+    [expiredSession, revokedSession, live.id]);
   await query(`insert into refresh_tokens (token_hash, user_id, family_id, expires_at, revoked_at) values
-    ($1, $3, gen_random_uuid(), now() - interval '1 second', null), ($2, $3, gen_random_uuid(), now() + interval '1 day', now())`,
-    [tokens.refreshExpired, tokens.refreshRevokedValid, live.id]);
+    ($1, $3, $4, now() - interval '1 second', null), ($2, $3, $5, now() + interval '1 day', now())`,
+    [tokens.refreshExpired, tokens.refreshRevokedValid, live.id, expiredSession, revokedSession]);
   await query(`insert into login_failures (email, failed_at) values ($1, now() - interval '1 hour'), ($2, now())`, [`old-${live.email}`, `new-${live.email}`]);
   await query(`insert into mail_throttle (email, last_sent_at) values ($1, now() - interval '2 hours'), ($2, now())`, [`old-${live.email}`, `new-${live.email}`]);
 
