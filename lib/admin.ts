@@ -1,3 +1,4 @@
+import { cleanUpObjectsOf, deleteAccount } from './lifecycle';
 import { revokeAllSessions } from './sessions';
 /**
  * The admin routes' domain: listing and searching accounts, editing, roles, disabling, unlocking and
@@ -12,9 +13,8 @@ import { encodeCursor } from './cursor';
 import { isUniqueViolation, query, transaction, type Queryable } from './db';
 import { HttpError, notFound, unauthorized } from './errors';
 import { authorize, type Action, type Party } from './policy';
-import { logEvent } from './log';
-import { incomingPrefix, removePicture } from './pictures';
-import { picturePrefix, toProfile, type Profile } from './profiles';
+import { removePicture } from './pictures';
+import { toProfile, type Profile } from './profiles';
 import type { ObjectStore } from './storage';
 import { isUuid, type AccessClaims, type Role } from './tokens';
 import { profileColumns, updateUserProfile, userColumns, type ProfileChanges, type UserRow } from './users';
@@ -357,18 +357,13 @@ export async function removePictureOf(context: WriteContext, id: string | undefi
  */
 export async function deleteUser(context: WriteContext, id: string | undefined, objects: ObjectStore): Promise<void> {
   const targetId = canonicalId(id);
-  await transaction(async (db) => {
+  // The same clean-up as DELETE /users/me: rows in one transaction with the object prefixes recorded,
+  // then the objects; what storage refuses now is removed later (lib/lifecycle.ts).
+  const deleted = await transaction(async (db) => {
     await authorizeDeletion(db, context, targetId);
-    await db.query('delete from users where id = $1', [targetId]);
+    return deleteAccount(targetId, objects, db);
   });
-  for (const prefix of [picturePrefix(targetId), incomingPrefix(targetId)]) {
-    try {
-      const keys = (await objects.list(prefix)).map((object) => object.key);
-      if (keys.length) await objects.deleteMany(keys);
-    } catch (error) {
-      logEvent('could not delete the objects of a deleted account', { userId: targetId, prefix, error: (error as Error).name });
-    }
-  }
+  if (deleted) await cleanUpObjectsOf(targetId, objects);
 }
 
 /** A manager's or admin's upload for another account: checked on fresh rows before the (costly) decode. */

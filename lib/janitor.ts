@@ -2,6 +2,7 @@ import { config } from './config';
 import { query } from './db';
 import { logEvent } from './log';
 import { LOGIN_WINDOW_SECONDS } from './accounts';
+import { purgeStorageLeftovers } from './lifecycle';
 import type { ObjectStore, StoredObject } from './storage';
 
 /**
@@ -21,6 +22,10 @@ export const rowKinds: RowKind[] = [
   // Revoked and rotated tokens stay until they expire: presenting one must still revoke its family.
   { name: 'refresh tokens expired', table: 'refresh_tokens', garbage: 'expires_at < now()' },
   { name: 'login failures outside the window', table: 'login_failures', garbage: `failed_at < now() - interval '${LOGIN_WINDOW_SECONDS} seconds'` },
+  // A session's rows (and its refresh tokens, by cascade) once it can no longer be used or shown.
+  { name: 'sessions ended', table: 'sessions', garbage: `expires_at < now() or revoked_at < now() - interval '1 day'` },
+  { name: 'password reset tokens used or expired', table: 'password_reset_tokens', garbage: 'used_at is not null or expires_at < now()' },
+  { name: 'email change tokens used or expired', table: 'email_change_tokens', garbage: 'used_at is not null or expires_at < now()' },
   // The throttle only looks one minute back; an hour leaves a wide margin.
   { name: 'mail throttle rows', table: 'mail_throttle', garbage: `last_sent_at < now() - interval '1 hour'` },
   // As lib/accounts.ts dropExpiredRegistrations: never confirmed, older than the TTL, no link still valid.
@@ -107,6 +112,9 @@ export async function runJanitor(options: JanitorOptions): Promise<JanitorCounts
   counts['raw uploads older than a day'] = await deleteInBatches(options.objects, incoming, batchSize, maxBatches);
   const orphans = await orphanPictureKeys(options.objects, options.orphanMinAgeSeconds ?? 3600, now);
   counts['picture objects no user points to'] = await deleteInBatches(options.objects, orphans, batchSize, maxBatches);
+
+  // Object prefixes of deleted accounts that storage could not delete at the time.
+  counts['objects of deleted accounts'] = await purgeStorageLeftovers(options.objects, maxBatches);
 
   logEvent('janitor', { removed: counts });
   return counts;

@@ -96,6 +96,10 @@ describe('janitor', () => {
         [
           'login failures outside the window',
           'mail throttle rows',
+          'sessions ended',
+          'password reset tokens used or expired',
+          'email change tokens used or expired',
+          'objects of deleted accounts',
           'picture objects no user points to',
           'raw uploads older than a day',
           'refresh tokens expired',
