@@ -56,6 +56,17 @@ const ROUTES: Record<string, string> = {
   'DELETE /admin/users/{id}': 'adminDeleteUser',
   'POST /admin/users/{id}/unlock': 'adminUnlockUser',
   'GET /admin/audit': 'adminAudit',
+  'GET /users/me/sessions': 'listSessions',
+  'DELETE /users/me/sessions/{id}': 'revokeSession',
+  'DELETE /users/me/sessions': 'revokeSession',
+  'POST /auth/forgot-password': 'forgotPassword',
+  'GET /auth/reset-password': 'resetPassword',
+  'POST /auth/reset-password': 'resetPassword',
+  'POST /users/me/password': 'changePassword',
+  'POST /users/me/email': 'changeEmail',
+  'GET /auth/confirm-email': 'confirmEmail',
+  'POST /auth/confirm-email': 'confirmEmail',
+  'DELETE /users/me': 'deleteAccount',
 };
 const HTTP_FUNCTIONS = [...new Set(Object.values(ROUTES))];
 /** The HTTP functions that decode pictures. */
