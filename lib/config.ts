@@ -14,16 +14,42 @@ const duration = z
   })
   .refine((seconds) => seconds > 0, 'must be more than zero');
 
-const positiveInt = z.coerce.number().int().positive();
+const byteUnits = { '': 1, b: 1, kb: 1000, kib: 1024, mb: 1000 ** 2, mib: 1024 ** 2, gb: 1000 ** 3, gib: 1024 ** 3 } as const;
+const bytesPattern = /^(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?$/i;
+/** "5242880", "5MiB", "5 MB" → bytes (MB = 10^6, MiB = 2^20). */
+const bytes = z
+  .string()
+  .trim()
+  .regex(bytesPattern, 'must be a number of bytes, optionally with KiB, MiB, KB or MB')
+  .transform((value) => {
+    const [, amount, unit] = bytesPattern.exec(value)!;
+    return Number(amount) * byteUnits[(unit ?? '').toLowerCase() as keyof typeof byteUnits];
+  })
+  .refine((value) => value > 0, 'must be more than zero');
+
+/** "40000000", "40MP", "40 MP" → pixels. */
+const pixelsPattern = /^(\d+)\s*(mp)?$/i;
+const pixels = z
+  .string()
+  .trim()
+  .regex(pixelsPattern, 'must be a number of pixels (width × height), or megapixels with MP')
+  .transform((value) => {
+    const [, amount, unit] = pixelsPattern.exec(value)!;
+    return Number(amount) * (unit ? 1_000_000 : 1);
+  })
+  .refine((value) => value > 0, 'must be more than zero');
 const optionalText = z
   .string()
   .trim()
   .optional()
   .transform((value) => (value ? value : undefined));
-const optionalUrl = optionalText.pipe(z.url().optional());
-const urlWithoutTrailingSlash = z
-  .url()
-  .transform((value) => value.replace(/\/+$/, ''));
+// z.url() alone takes "localhost:3300" for a URL with the scheme "localhost:".
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+const optionalUrl = optionalText.pipe(httpUrl.optional());
+const urlWithoutTrailingSlash = httpUrl.transform((value) => value.replace(/\/+$/, ''));
+
+/** Values published in .env.example and the README: whoever reads them can sign tokens. */
+const PLACEHOLDER_SECRETS = ['change-me-to-32-or-more-random-bytes-please'];
 
 const schema = z
   .object({
@@ -34,7 +60,10 @@ const schema = z
     S3_BUCKET: z.string().trim().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name'),
     S3_ACCESS_KEY_ID: optionalText,
     S3_SECRET_ACCESS_KEY: optionalText,
-    JWT_SECRET: z.string().refine((value) => Buffer.byteLength(value) >= 32, 'must be at least 32 bytes'),
+    JWT_SECRET: z
+      .string()
+      .refine((value) => !PLACEHOLDER_SECRETS.includes(value.trim()) && !/^change-?me/i.test(value.trim()), 'is the public placeholder from .env.example: anyone could sign tokens with it')
+      .refine((value) => Buffer.byteLength(value) >= 32, 'must be at least 32 bytes'),
     JWT_ISSUER: z.string().trim().min(1).default('portrait'),
     JWT_AUDIENCE: z.string().trim().min(1).default('portrait-api'),
     ACCESS_TOKEN_TTL: duration.default(900),
@@ -53,7 +82,7 @@ const schema = z
       .default(10),
     RESET_REDIRECT_URL: optionalUrl,
     SMTP_URL: z.string().trim().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL'),
-    MAIL_FROM: z.string().trim().min(3).default('Portrait <no-reply@portrait.local>'),
+    MAIL_FROM: z.string().trim().regex(/@/, 'must contain an email address').default('Portrait <no-reply@portrait.local>'),
     PUBLIC_BASE_URL: urlWithoutTrailingSlash,
     VERIFY_REDIRECT_URL: optionalUrl,
     // Comma-separated addresses that become admins once verified (and at login). Validated like registration's.
@@ -63,29 +92,70 @@ const schema = z
       .transform((value) => value.split(',').map((address) => address.trim().toLowerCase()).filter(Boolean))
       .pipe(z.array(z.email('must be a comma-separated list of email addresses')))
       .transform((addresses) => [...new Set(addresses)]),
-    PICTURE_MAX_BYTES: positiveInt.default(5 * 1024 * 1024),
-    PICTURE_MAX_PIXELS: positiveInt.default(40_000_000),
+    PICTURE_MAX_BYTES: bytes.default(5 * 1024 * 1024),
+    PICTURE_MAX_PIXELS: pixels.default(40_000_000),
     PICTURE_SIZES: z
       .string()
-      .default('64,200,512')
+      .regex(/^\s*\d+\s*(,\s*\d+\s*)*$/, 'must be whole numbers of pixels separated by commas')
       .transform((value) => value.split(',').map((size) => Number(size.trim())))
-      .pipe(z.array(z.number().int().min(16).max(2048)).min(1))
-      .transform((sizes) => [...new Set(sizes)].sort((a, b) => a - b)),
+      .refine((sizes) => sizes.every((size) => size >= 16 && size <= 2048), 'must be sizes between 16 and 2048 pixels')
+      .refine((sizes) => sizes.includes(200), 'must include 200, the size profiles link to')
+      .transform((sizes) => [...new Set(sizes)].sort((a, b) => a - b))
+      .default([64, 200, 512]),
     // SigV4 presigned URLs live at most 7 days.
     // log2 of scrypt's N. 15 (32 MiB, ~100 ms) is OWASP's minimum for production; tests lower it.
-    PASSWORD_HASH_COST: z.coerce.number().int().min(10).max(20).default(15),
+    PASSWORD_HASH_COST: z
+      .string()
+      .trim()
+      .regex(/^\d+$/, 'must be a whole number')
+      .transform(Number)
+      .refine((cost) => cost >= 10 && cost <= 20, 'must be between 10 and 20')
+      .default(15),
+    LOG_LEVEL: z.enum(['info', 'silent'], { error: 'must be info (one JSON line per request) or silent' }).default('info'),
     PICTURE_URL_TTL: duration.refine((seconds) => seconds <= 604800, 'must be at most 7d (the longest a presigned URL lives)').default(900),
   })
   .refine((env) => Boolean(env.S3_ACCESS_KEY_ID) === Boolean(env.S3_SECRET_ACCESS_KEY), {
-    message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together (or both left unset to use the function role)',
+    message: 'and S3_SECRET_ACCESS_KEY must be set together (or both left unset to use the function role)',
     path: ['S3_ACCESS_KEY_ID'],
-  })
-  .refine((env) => env.PICTURE_SIZES.includes(200), {
-    message: 'must include 200, the size profiles link to',
-    path: ['PICTURE_SIZES'],
   });
 
 type Env = z.infer<typeof schema>;
+
+/** A good value per setting, shown next to every complaint about it. */
+const EXAMPLES: Record<string, string> = {
+  DATABASE_URL: 'postgres://portrait:portrait@127.0.0.1:5432/portrait',
+  S3_ENDPOINT: 'http://127.0.0.1:9000',
+  S3_PUBLIC_ENDPOINT: 'http://localhost:9000',
+  S3_REGION: 'us-east-1',
+  S3_BUCKET: 'portrait',
+  S3_ACCESS_KEY_ID: 'portrait',
+  S3_SECRET_ACCESS_KEY: '<the key\'s secret>',
+  JWT_SECRET: '$(openssl rand -base64 32)',
+  JWT_ISSUER: 'portrait',
+  JWT_AUDIENCE: 'portrait-api',
+  ACCESS_TOKEN_TTL: '15m',
+  REFRESH_TOKEN_TTL: '30d',
+  VERIFICATION_TOKEN_TTL: '24h',
+  SMTP_URL: 'smtp://127.0.0.1:1025',
+  MAIL_FROM: 'Portrait <no-reply@example.com>',
+  PUBLIC_BASE_URL: 'http://localhost:3000',
+  VERIFY_REDIRECT_URL: 'https://app.example.com/verified',
+  PICTURE_MAX_BYTES: '5MiB',
+  PICTURE_MAX_PIXELS: '50MP',
+  PICTURE_SIZES: '64,200,512',
+  PICTURE_URL_TTL: '15m',
+  LOG_LEVEL: 'silent',
+  PASSWORD_HASH_COST: '15',
+  ADMIN_EMAILS: 'ada@example.com,grace@example.com',
+};
+
+const SECRET_NAMES = /SECRET|PASSWORD|TOKEN(?!_TTL)|PRIVATE/;
+
+/** What a message may show of a value: secrets masked, the password of a URL masked. */
+export function shownValue(name: string, value: string): string {
+  if (SECRET_NAMES.test(name)) return value.length ? `**** (${Buffer.byteLength(value)} bytes)` : '';
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/i, '$1:****@');
+}
 
 export interface Config {
   databaseUrl: string;
@@ -123,9 +193,10 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'settings');
-      return issue.code === 'invalid_type' && present[name] === undefined
-        ? `${name} is required`
-        : `${name} ${issue.message}`;
+      const example = EXAMPLES[name] ? ` (e.g. ${name}=${EXAMPLES[name]})` : '';
+      if (issue.code === 'invalid_type' && present[name] === undefined) return `${name} is required${example}`;
+      const value = present[name] === undefined ? '' : `=${JSON.stringify(shownValue(name, present[name]))}`;
+      return `${name}${value} ${issue.message}${example}`;
     });
     throw new ConfigError(`Invalid settings: ${problems.join('; ')}`);
   }
