@@ -53,6 +53,8 @@ export interface RunningPostgres {
   port: number;
   /** The postmaster's pid; its backends are its children. */
   pid: number;
+  /** Settles when the postmaster exits, whether stopped or killed. */
+  exited: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -328,6 +330,7 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Running
     url: `postgres://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${port}/${PG_DATABASE}`,
     port,
     pid: postmasterPid,
+    exited,
     stop,
   };
 }
