@@ -122,7 +122,9 @@ function endpointOf(url: string, defaultPort: number): string {
 }
 
 function why(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code ?? (error as { cause?: NodeJS.ErrnoException }).cause?.code;
+  const message = String((error as Error).message ?? error);
+  // nodemailer wraps socket errors (code ESOCKET) and keeps the errno only in the message.
+  const code = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT)\b/.exec(message)?.[1] ?? (error as NodeJS.ErrnoException).code ?? (error as { cause?: NodeJS.ErrnoException }).cause?.code;
   if (code === 'ECONNREFUSED') return 'refuses connections (nothing listens there)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'has a host name that does not resolve';
   if (code === 'ETIMEDOUT' || code === 'ETIMEOUT' || (error as Error).name === 'TimeoutError' || /timeout/i.test(String((error as Error).message))) {
