@@ -302,7 +302,9 @@ export async function login(email: string, password: string, db: Database = data
   if (retryAfter > 0) {
     // A refused attempt is not a failure of its own: the lock ends when the window passes, not later.
     await db.query('delete from login_failures where id = $1', [attemptId]);
-    throw new HttpError(429, 'too_many_attempts', 'Too many failed logins. Try again later.', {
+    const minutes = Math.ceil(retryAfter / 60);
+    const wait = retryAfter < 60 ? `${retryAfter} second${retryAfter === 1 ? '' : 's'}` : `${minutes} minute${minutes === 1 ? '' : 's'}`;
+    throw new HttpError(429, 'too_many_attempts', `Too many failed logins for this account. Try again in ${wait}.`, {
       headers: { 'retry-after': String(retryAfter) },
     });
   }
@@ -337,7 +339,7 @@ export async function getProfile(viewer: AccessClaims, id: string, objects: UrlS
   const userId = id === 'me' ? viewer.userId : id;
   if (!isUuid(userId)) throw notFound('No user with this id.');
   const user = await findUserById(userId);
-  if (!user) throw id === 'me' ? unauthorized('The account of this token no longer exists.') : notFound('No user with this id.');
+  if (!user) throw id === 'me' ? unauthorized('The account of this token no longer exists.', 'The account no longer exists') : notFound('No user with this id.');
   // An unconfirmed registration may be anyone's: nothing of it is shown until its mailbox is confirmed.
   if (!user.email_verified_at && user.id !== viewer.userId) throw notFound('No user with this id.');
   return toProfile(user, objects, { includeEmail: mayReadEmail(viewer, user.id) });
@@ -351,6 +353,6 @@ export async function updateProfile(viewer: AccessClaims, changes: z.infer<typeo
     if (isUniqueViolation(error, 'users_nickname_key')) throw nicknameTaken();
     throw error;
   }
-  if (!user) throw unauthorized('The account of this token no longer exists.');
+  if (!user) throw unauthorized('The account of this token no longer exists.', 'The account no longer exists');
   return toProfile(user, objects, { includeEmail: true });
 }

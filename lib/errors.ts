@@ -23,7 +23,18 @@ export class HttpError extends Error {
   }
 }
 
-export const unauthorized = (message = 'Authentication is required.') => new HttpError(401, 'unauthorized', message);
+/**
+ * 401 for a Bearer-protected route, with the RFC 6750 challenge: no `error` when no token came,
+ * `error="invalid_token"` when one came and cannot be used (its description says why, e.g. expired).
+ */
+export const unauthorized = (message = 'Authentication is required.', tokenProblem?: string) =>
+  new HttpError(401, 'unauthorized', message, {
+    headers: {
+      'www-authenticate': tokenProblem
+        ? `Bearer realm="portrait", error="invalid_token", error_description="${tokenProblem.replace(/["\\]/g, '')}"`
+        : 'Bearer realm="portrait"',
+    },
+  });
 
 export const forbidden = (message = 'You are not allowed to do this.') => new HttpError(403, 'forbidden', message);
 

@@ -39,7 +39,7 @@ export async function signAccessToken({ userId, role, sessionId }: AccessClaims)
 
 /** Verifies an access token: HS256 only, our issuer and audience, exp and sub required. Any failure is 401. */
 export async function verifyAccessToken(token: string): Promise<VerifiedAccessToken> {
-  const invalid = () => unauthorized('The access token is invalid or has expired.');
+  const invalid = () => unauthorized('The access token is invalid: log in again.', 'The access token is invalid');
   if (token.length > MAX_JWT_LENGTH || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) throw invalid();
   const { secret, issuer, audience } = config().jwt;
   try {
@@ -64,6 +64,9 @@ export async function verifyAccessToken(token: string): Promise<VerifiedAccessTo
     return { userId: payload.sub.toLowerCase(), role, sessionId: sid.toLowerCase(), issuedAt: payload.iat! };
   } catch (error) {
     if (error instanceof HttpError) throw error;
+    if (error instanceof joseErrors.JWTExpired) {
+      throw unauthorized('The access token has expired: get a new one with POST /auth/refresh.', 'The access token expired');
+    }
     if (error instanceof joseErrors.JOSEError || error instanceof TypeError || error instanceof SyntaxError) throw invalid();
     throw error;
   }

@@ -92,11 +92,19 @@ describe('PATCH /users/me', () => {
     expect((await me(second.accessToken)).json.bio).toBeNull();
   });
 
-  test('role, email and verification cannot be changed through the profile', async () => {
+  test('role and email cannot be changed through the profile: 400 naming both, nothing changes', async () => {
     const user = await createVerifiedUser();
     const response = await patch(user.accessToken, { role: 'admin', email: 'x@example.test', emailVerified: false, bio: 'ok' });
+    expect(response.status).toBe(400);
+    expect(Object.keys(response.json.error.details).sort()).toEqual(['email', 'role']);
+    expect((await me(user.accessToken)).json).toMatchObject({ role: 'user', email: user.email, emailVerified: true, bio: null });
+  });
+
+  test('verification state is not a profile field and stays ignored', async () => {
+    const user = await createVerifiedUser();
+    const response = await patch(user.accessToken, { emailVerified: false, bio: 'ok' });
     expect(response.status).toBe(200);
-    expect(response.json).toMatchObject({ role: 'user', email: user.email, emailVerified: true, bio: 'ok' });
+    expect(response.json).toMatchObject({ emailVerified: true, bio: 'ok' });
   });
 
   test('invalid fields are 400 validation_failed with details', async () => {

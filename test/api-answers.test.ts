@@ -1,0 +1,95 @@
+// Answers that tell the caller what actually happened and what to do next (issue 12, item 7).
+import { describe, expect, test } from '@jest/globals';
+import { SignJWT } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { handler as getProfile } from '../functions/get-profile';
+import { handler as login } from '../functions/login';
+import { handler as updateProfile } from '../functions/update-profile';
+import { PASSWORD, createVerifiedUser } from './support/accounts';
+import { invoke } from './support/events';
+
+const me = (bearer?: string) => invoke(getProfile, { method: 'GET', route: '/users/me', bearer });
+const patch = (bearer: string, json: unknown) => invoke(updateProfile, { method: 'PATCH', route: '/users/me', json, bearer });
+const loginWith = (email: string, password: string) => invoke(login, { method: 'POST', route: '/auth/login', json: { email, password } });
+
+async function expiredTokenFor(userId: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ role: 'user' })
+    .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
+    .setSubject(userId)
+    .setIssuer(process.env.JWT_ISSUER!)
+    .setAudience(process.env.JWT_AUDIENCE!)
+    .setIssuedAt(now - 3600)
+    .setExpirationTime(now - 60)
+    .setJti(randomUUID())
+    .sign(new TextEncoder().encode(process.env.JWT_SECRET!));
+}
+
+describe('401 answers carry the Bearer challenge and say what is wrong', () => {
+  test('without a token: a challenge without an error, and how to send one', async () => {
+    const response = await me();
+
+    expect(response.status).toBe(401);
+    expect(response.headers['www-authenticate']).toBe('Bearer realm="portrait"');
+    expect(response.json.error.message).toMatch(/Authorization: Bearer/);
+  });
+
+  test('an expired token: error="invalid_token", and the message says it expired and how to renew', async () => {
+    const user = await createVerifiedUser();
+
+    const response = await me(await expiredTokenFor(user.id));
+
+    expect(response.status).toBe(401);
+    expect(response.headers['www-authenticate']).toBe('Bearer realm="portrait", error="invalid_token", error_description="The access token expired"');
+    expect(response.json.error).toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/expired.*POST \/auth\/refresh/) });
+  });
+
+  test('a forged token: error="invalid_token", and the message does not claim it expired', async () => {
+    const response = await me('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl');
+
+    expect(response.headers['www-authenticate']).toMatch(/error="invalid_token"/);
+    expect(response.json.error.message).not.toMatch(/expired/);
+  });
+});
+
+describe('PATCH /users/me refuses what it cannot change instead of ignoring it', () => {
+  test('email: 400 naming the route that changes an email, and nothing changes', async () => {
+    const user = await createVerifiedUser();
+
+    const response = await patch(user.accessToken, { email: 'new@example.com', bio: 'hello' });
+
+    expect(response.status).toBe(400);
+    expect(response.json.error).toMatchObject({ code: 'validation_failed', details: { email: expect.stringContaining('POST /users/me/email') } });
+    expect((await me(user.accessToken)).json).toMatchObject({ email: user.email, bio: null });
+  });
+
+  test('role: 400 saying roles are not self-service', async () => {
+    const user = await createVerifiedUser();
+
+    const response = await patch(user.accessToken, { role: 'admin' });
+
+    expect(response.status).toBe(400);
+    expect(response.json.error.details.role).toMatch(/not self-service/);
+    expect((await me(user.accessToken)).json.role).toBe('user');
+  });
+
+  test('other unknown fields stay ignored', async () => {
+    const user = await createVerifiedUser();
+
+    const response = await patch(user.accessToken, { bio: 'hi', favouriteColour: 'teal' });
+
+    expect(response.status).toBe(200);
+    expect(response.json.bio).toBe('hi');
+  });
+});
+
+test('the 429 of the login throttle says in how many minutes to try again', async () => {
+  const user = await createVerifiedUser();
+  for (let attempt = 0; attempt < 5; attempt += 1) await loginWith(user.email, `wrong ${attempt}`);
+
+  const locked = await loginWith(user.email, PASSWORD);
+
+  expect(locked.status).toBe(429);
+  const minutes = Math.ceil(Number(locked.headers['retry-after']) / 60);
+  expect(locked.json.error.message).toBe(`Too many failed logins for this account. Try again in ${minutes} minutes.`);
+});
