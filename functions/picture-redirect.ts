@@ -4,15 +4,16 @@ import { endpoint, redirect } from '../lib/http';
 import { pictureKey, urlSigningWindow } from '../lib/profiles';
 import { pictureSizeQuery } from '../lib/schemas';
 import { services } from '../lib/services';
-import { isUuid } from '../lib/tokens';
+import { authenticate, isUuid } from '../lib/tokens';
 import { findUserById } from '../lib/users';
 
 const { sizes, urlTtl } = config().pictures;
 const sizeQuery = pictureSizeQuery(sizes);
 
 // GET /users/{id}/picture?size=200 — 302 to a presigned URL (the default avatar when there is no picture).
-export const handler = endpoint({ query: sizeQuery }, async ({ pathParameters, query }) => {
-  const id = pathParameters.id ?? '';
+// GET /users/me/picture — the same for the caller of the Bearer token (401 without one).
+export const handler = endpoint({ query: sizeQuery }, async ({ pathParameters, query, headers }) => {
+  const id = pathParameters.id ?? (await authenticate(headers)).userId;
   const user = isUuid(id) ? await findUserById(id) : undefined;
   if (!user) throw notFound('No user with this id.');
   const { signedAt, expiresAt } = urlSigningWindow(urlTtl);

@@ -1,10 +1,13 @@
 import { resendVerification } from '../lib/accounts';
-import { endpoint, json } from '../lib/http';
+import { endpoint, html, json } from '../lib/http';
+import { resendRequestedPage } from '../lib/pages';
 import { emailBody } from '../lib/schemas';
 import { delivery } from '../lib/smtp';
 
 // POST /auth/resend-verification — always 202, so it cannot tell which emails have accounts.
-export const handler = endpoint({ body: emailBody }, async ({ body }) => {
+// JSON, or the form of the verify-email error pages (answered with a page).
+export const handler = endpoint({ bodyType: 'json-or-form', body: emailBody }, async ({ body, isFormPost }) => {
   await resendVerification(body.email, delivery.mailer);
+  if (isFormPost) return html(202, resendRequestedPage());
   return json(202, { message: 'If this address has an unconfirmed account, a new confirmation mail is on its way.' });
 });

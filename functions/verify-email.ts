@@ -9,6 +9,7 @@ import { opaqueToken, verifyEmailBody } from '../lib/schemas';
 import { urlSigner } from '../lib/url-signer';
 
 const formAction = `${config().publicBaseUrl}/auth/verify-email`;
+const resendAction = `${config().publicBaseUrl}/auth/resend-verification`;
 // The form posts to PUBLIC_BASE_URL, which may be another origin than the one serving the page.
 const pageHeaders = {
   'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${new URL(config().publicBaseUrl).origin}; frame-ancestors 'none'`,
@@ -19,7 +20,7 @@ const showPage = endpoint({}, async ({ event }) => {
   const token = opaqueToken.safeParse(event.queryStringParameters?.token);
   return token.success
     ? html(200, confirmEmailPage(formAction, token.data), pageHeaders)
-    : html(400, incompleteLinkPage(), pageHeaders);
+    : html(400, incompleteLinkPage(resendAction), pageHeaders);
 });
 
 // POST /auth/verify-email {token} — JSON, or the page's form post.
@@ -33,7 +34,7 @@ const confirm = endpoint({ bodyType: 'json-or-form' }, async ({ event, isFormPos
   try {
     await verifyEmail(form.success ? form.data.token : '', form.success ? form.data.password : undefined);
   } catch (error) {
-    if (error instanceof HttpError && error.code === 'invalid_token') return html(400, invalidLinkPage(), pageHeaders);
+    if (error instanceof HttpError && error.code === 'invalid_token') return html(400, invalidLinkPage(resendAction), pageHeaders);
     if (error instanceof HttpError && error.status === 400 && form.success) {
       return html(400, confirmEmailPage(formAction, form.data.token, error.details?.password ?? error.message), pageHeaders);
     }

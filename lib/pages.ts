@@ -31,8 +31,27 @@ ${error}<form method="post" action="${escapeHtml(actionUrl)}">
   );
 }
 
-export function incompleteLinkPage(): string {
-  return page('This link is incomplete', '<p>Open the link from the mail exactly as it was sent, or ask for a new mail.</p>');
+/** A form that asks POST /auth/resend-verification for a new mail (it answers with resendRequestedPage). */
+function resendForm(actionUrl?: string): string {
+  if (!actionUrl) return '';
+  return `<form method="post" action="${escapeHtml(actionUrl)}">
+<p><label>Your email address<br><input type="email" name="email" required autocomplete="email" style="font-size:1rem;padding:.4rem;width:100%;box-sizing:border-box"></label></p>
+<button type="submit">Send a new confirmation mail</button>
+</form>`;
+}
+
+export function incompleteLinkPage(resendUrl?: string): string {
+  return page(
+    'This link is incomplete',
+    `<p>Open the link from the mail exactly as it was sent (some mail programs cut long links), or ask for a new mail.</p>${resendForm(resendUrl)}`,
+  );
+}
+
+export function resendRequestedPage(): string {
+  return page(
+    'Check your inbox',
+    '<p>If this address has an account that is not confirmed yet, a new confirmation mail is on its way (at most one a minute). Open the link in it.</p>',
+  );
 }
 
 /** `signInUrl`: where the web app signs in (the API serves it at PUBLIC_BASE_URL/). */
@@ -41,10 +60,10 @@ export function emailConfirmedPage(signInUrl?: string): string {
   return page('Email address confirmed', `<p>Thanks! Your email address is confirmed. You can now log in.${link}</p>`);
 }
 
-export function invalidLinkPage(): string {
+export function invalidLinkPage(resendUrl?: string): string {
   return page(
     'This link cannot be used',
-    '<p>The confirmation link is invalid, was already used, or has expired. Ask for a new confirmation mail and use the newest one.</p>',
+    `<p>The confirmation link is invalid, was already used, or has expired. If your address is not confirmed yet, ask for a new confirmation mail.</p>${resendForm(resendUrl)}`,
   );
 }
 

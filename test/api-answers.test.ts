@@ -4,8 +4,11 @@ import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { handler as getProfile } from '../functions/get-profile';
 import { handler as login } from '../functions/login';
+import { handler as pictureRedirect } from '../functions/picture-redirect';
+import { handler as resendVerification } from '../functions/resend-verification';
+import { handler as verifyEmail } from '../functions/verify-email';
 import { handler as updateProfile } from '../functions/update-profile';
-import { PASSWORD, createVerifiedUser } from './support/accounts';
+import { PASSWORD, createVerifiedUser, uniqueEmail } from './support/accounts';
 import { invoke } from './support/events';
 
 const me = (bearer?: string) => invoke(getProfile, { method: 'GET', route: '/users/me', bearer });
@@ -92,4 +95,65 @@ test('the 429 of the login throttle says in how many minutes to try again', asyn
   expect(locked.status).toBe(429);
   const minutes = Math.ceil(Number(locked.headers['retry-after']) / 60);
   expect(locked.json.error.message).toBe(`Too many failed logins for this account. Try again in ${minutes} minutes.`);
+});
+
+describe('GET /users/me/picture', () => {
+  const myPicture = (bearer?: string) => invoke(pictureRedirect, { method: 'GET', route: '/users/me/picture', bearer, query: { size: '64' } });
+
+  test("redirects to the caller's picture, the same place as /users/{id}/picture", async () => {
+    const user = await createVerifiedUser();
+
+    const mine = await myPicture(user.accessToken);
+    const byId = await invoke(pictureRedirect, { method: 'GET', route: '/users/{id}/picture', pathParameters: { id: user.id }, query: { size: '64' } });
+
+    expect(mine.status).toBe(302);
+    expect(mine.headers.location).toContain('/defaults/avatar/64.webp');
+    expect(mine.headers.location).toBe(byId.headers.location);
+  });
+
+  test('without a token it is 401 with the Bearer challenge, not "No user with this id"', async () => {
+    const response = await myPicture();
+
+    expect(response.status).toBe(401);
+    expect(response.headers['www-authenticate']).toBe('Bearer realm="portrait"');
+  });
+});
+
+describe('the error pages of verify-email offer a resend form that works', () => {
+  const form = (route: string, fields: Record<string, string>) =>
+    invoke(route === '/auth/verify-email' ? verifyEmail : resendVerification, {
+      method: 'POST',
+      route,
+      body: new URLSearchParams(fields).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+
+  test('an unusable link shows a form posting to resend-verification, without telling to "use the newest" mail', async () => {
+    const response = await form('/auth/verify-email', { token: 'A'.repeat(43) });
+
+    expect(response.status).toBe(400);
+    expect(response.body).toContain(`action="${process.env.PUBLIC_BASE_URL}/auth/resend-verification"`);
+    expect(response.body).toContain('name="email"');
+    expect(response.body).not.toMatch(/newest/);
+  });
+
+  test('an incomplete link shows the form too', async () => {
+    const response = await invoke(verifyEmail, { method: 'GET', route: '/auth/verify-email', query: {} });
+
+    expect(response.status).toBe(400);
+    expect(response.body).toContain('/auth/resend-verification');
+  });
+
+  test('the form post answers with a page (JSON callers still get JSON)', async () => {
+    const email = uniqueEmail('resend');
+
+    const page = await form('/auth/resend-verification', { email });
+    const api = await invoke(resendVerification, { method: 'POST', route: '/auth/resend-verification', json: { email } });
+
+    expect(page.status).toBe(202);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.body).toContain('Check your inbox');
+    expect(api.status).toBe(202);
+    expect(api.json.message).toMatch(/confirmation mail/);
+  });
 });

@@ -39,6 +39,7 @@ const ROUTES: Record<string, string> = {
   'POST /users/me/picture': 'uploadPicture',
   'POST /users/{id}/picture': 'uploadPicture',
   'DELETE /users/me/picture': 'deletePicture',
+  'GET /users/me/picture': 'pictureRedirect',
   'GET /users/{id}/picture': 'pictureRedirect',
   'POST /users/me/picture/upload-url': 'uploadUrl',
   'POST /users/me/picture/confirm': 'confirmPicture',
