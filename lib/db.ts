@@ -2,6 +2,8 @@ import pg from 'pg';
 import { config } from './config';
 import { HttpError, serviceUnavailable } from './errors';
 import { logEvent } from './log';
+// Wherever there is a database there are authenticated routes: load their session check with it.
+import './sessions';
 
 /** Anything that runs a statement: the pool wrapper below or a client inside a transaction. */
 export interface Queryable {

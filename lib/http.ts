@@ -6,8 +6,18 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { z } from 'zod';
 import { HttpError, serviceUnavailable } from './errors';
 import { logRequest } from './log';
-import { checkSession } from './sessions';
-import { authenticate, type AccessClaims } from './tokens';
+import { authenticate, type AccessClaims, type VerifiedAccessToken } from './tokens';
+
+type SessionCheck = (token: VerifiedAccessToken) => Promise<AccessClaims>;
+let sessionCheck: SessionCheck | undefined;
+
+/**
+ * lib/sessions.ts registers the session check here when it loads (lib/db.ts loads it), so functions
+ * that never touch Postgres carry no pg. An auth route without it refuses every request (fails closed).
+ */
+export function useSessionCheck(check: SessionCheck): void {
+  sessionCheck = check;
+}
 
 export type ApiEvent = APIGatewayProxyEventV2;
 export type ApiResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
@@ -177,7 +187,8 @@ const requireViewer = (
 ): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
   before: async ({ event }) => {
     // A valid signature is not enough: the session must still be live (one indexed lookup).
-    const viewer = await checkSession(await authenticate(lowerCaseHeaders(event.headers)));
+    if (!sessionCheck) throw new HttpError(500, 'internal_error', 'Something went wrong on our side. Please try again.');
+    const viewer = await sessionCheck(await authenticate(lowerCaseHeaders(event.headers)));
     const state = requestState.get(event);
     if (state) state.viewer = viewer;
     authorize?.(viewer, event.pathParameters ?? {});

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { config } from './config';
 import { query, transaction, type Queryable } from './db';
 import { HttpError, notFound, unauthorized } from './errors';
+import { useSessionCheck } from './http';
 import { hashOpaqueToken, newOpaqueToken, opaqueTokenPattern, signAccessToken, type AccessClaims, type Role } from './tokens';
 
 export interface TokenPair {
@@ -179,3 +180,6 @@ export async function revokeAllSessions(userId: string, options: { keep?: string
     [userId, options.keep ?? null],
   );
 }
+
+// Every `auth: true` endpoint checks its session through this (see lib/http.ts useSessionCheck).
+useSessionCheck(checkSession);
