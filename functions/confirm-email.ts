@@ -3,16 +3,14 @@ import { config } from '../lib/config';
 import { HttpError } from '../lib/errors';
 import { endpoint, html, privateJson, redirect, validate, type ApiEvent } from '../lib/http';
 import { confirmEmailChange } from '../lib/lifecycle';
-import { confirmEmailChangePage, emailChangedPage, incompleteLinkPage, invalidEmailChangeLinkPage } from '../lib/pages';
+import { confirmEmailChangePage, emailChangedPage, incompleteLinkPage, invalidEmailChangeLinkPage, linkPageHeaders } from '../lib/pages';
 import { toProfile } from '../lib/profiles';
 import { opaqueToken, tokenBody } from '../lib/schemas';
 import { services } from '../lib/services';
 import { delivery } from '../lib/smtp';
 
 const formAction = `${config().publicBaseUrl}/auth/confirm-email`;
-const pageHeaders = {
-  'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${new URL(config().publicBaseUrl).origin}; frame-ancestors 'none'`,
-};
+const pageHeaders = linkPageHeaders(config().publicBaseUrl);
 
 // GET /auth/confirm-email?token= — a confirm button; changes nothing.
 const showPage = endpoint({}, async ({ event }) => {

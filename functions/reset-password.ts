@@ -3,15 +3,13 @@ import { config } from '../lib/config';
 import { HttpError } from '../lib/errors';
 import { endpoint, html, json, redirect, validate, type ApiEvent } from '../lib/http';
 import { resetPassword } from '../lib/lifecycle';
-import { badPasswordPage, incompleteLinkPage, invalidResetLinkPage, passwordChangedPage, resetPasswordPage } from '../lib/pages';
+import { badPasswordPage, incompleteLinkPage, invalidResetLinkPage, passwordChangedPage, resetPasswordPage, linkPageHeaders } from '../lib/pages';
 import { opaqueToken, resetPasswordBody } from '../lib/schemas';
 
 const formAction = `${config().publicBaseUrl}/auth/reset-password`;
 const signInUrl = `${config().publicBaseUrl}/#/signin`;
 const forgotUrl = `${config().publicBaseUrl}/#/forgot`;
-const pageHeaders = {
-  'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${new URL(config().publicBaseUrl).origin}; frame-ancestors 'none'`,
-};
+const pageHeaders = linkPageHeaders(config().publicBaseUrl);
 
 // GET /auth/reset-password?token= — a new-password form; changes nothing (mail scanners may open it).
 const showPage = endpoint({}, async ({ event }) => {

@@ -3,17 +3,14 @@ import { verifyEmail } from '../lib/accounts';
 import { config } from '../lib/config';
 import { HttpError } from '../lib/errors';
 import { endpoint, html, privateJson, redirect, validate, type ApiEvent } from '../lib/http';
-import { confirmEmailPage, emailConfirmedPage, incompleteLinkPage, invalidLinkPage } from '../lib/pages';
+import { confirmEmailPage, emailConfirmedPage, incompleteLinkPage, invalidLinkPage, linkPageHeaders } from '../lib/pages';
 import { toProfile } from '../lib/profiles';
 import { opaqueToken, verifyEmailBody } from '../lib/schemas';
 import { urlSigner } from '../lib/url-signer';
 
 const formAction = `${config().publicBaseUrl}/auth/verify-email`;
 const resendAction = `${config().publicBaseUrl}/auth/resend-verification`;
-// The form posts to PUBLIC_BASE_URL, which may be another origin than the one serving the page.
-const pageHeaders = {
-  'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${new URL(config().publicBaseUrl).origin}; frame-ancestors 'none'`,
-};
+const pageHeaders = linkPageHeaders(config().publicBaseUrl);
 
 // GET /auth/verify-email?token= — shows a confirm button; changes nothing.
 const showPage = endpoint({}, async ({ event }) => {

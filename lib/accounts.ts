@@ -59,7 +59,7 @@ export async function claimMailSlot(email: string): Promise<(() => Promise<void>
  * When nothing is sent the mail server is still checked, so that an outage answers 503 whatever the
  * address: a 202 for some addresses and a 503 for others would tell which ones have accounts.
  */
-async function mailOncePerInterval(email: string, mailer: Mailer, compose: () => Promise<Parameters<Mailer['send']>[0]>) {
+export async function mailOncePerInterval(email: string, mailer: Mailer, compose: () => Promise<Parameters<Mailer['send']>[0]>) {
   const release = await claimMailSlot(email);
   if (!release) return mailer.check();
   try {

@@ -1,4 +1,4 @@
-import { cleanUpObjectsOf, deleteAccount } from './lifecycle';
+import { cleanUpObjectsOf, deleteAccountRows } from './lifecycle';
 import { revokeAllSessions } from './sessions';
 /**
  * The admin routes' domain: listing and searching accounts, editing, roles, disabling, unlocking and
@@ -351,17 +351,12 @@ export async function removePictureOf(context: WriteContext, id: string | undefi
   });
 }
 
-/**
- * DELETE /admin/users/{id}. Interim clean-up until the account deletion of DELETE /users/me lands
- * (lifecycle): the row (tokens cascade) in the audited transaction, then the objects under the account's prefixes.
- */
+/** DELETE /admin/users/{id}: the same clean-up as DELETE /users/me, the rows inside the audited transaction. */
 export async function deleteUser(context: WriteContext, id: string | undefined, objects: ObjectStore): Promise<void> {
   const targetId = canonicalId(id);
-  // The same clean-up as DELETE /users/me: rows in one transaction with the object prefixes recorded,
-  // then the objects; what storage refuses now is removed later (lib/lifecycle.ts).
   const deleted = await transaction(async (db) => {
     await authorizeDeletion(db, context, targetId);
-    return deleteAccount(targetId, objects, db);
+    return deleteAccountRows(db, targetId);
   });
   if (deleted) await cleanUpObjectsOf(targetId, objects);
 }

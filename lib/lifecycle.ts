@@ -14,13 +14,15 @@ import {
   accountExistsMail,
   type Mailer,
 } from './mail';
-import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
+import { hashPassword, verifyPassword } from './passwords';
 import { revokeAllSessions, startSession, type SessionOrigin, type TokenPair } from './sessions';
+import { incomingPrefix } from './pictures';
+import { picturePrefix } from './profiles';
 import type { ObjectStore } from './storage';
 import { hashOpaqueToken, newOpaqueToken, opaqueTokenPattern, type AccessClaims } from './tokens';
 import { findUserByEmail, findUserById, type UserRow } from './users';
 import { logEvent } from './log';
-import { claimMailSlot, LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS } from './accounts';
+import { claimMailSlot, mailOncePerInterval, LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS } from './accounts';
 
 const invalidResetToken = () => new HttpError(400, 'invalid_token', 'This password reset link is invalid, already used or expired.');
 const invalidEmailChangeToken = () => new HttpError(400, 'invalid_token', 'This email change link is invalid, already used or expired.');
@@ -29,18 +31,6 @@ const accountGone = () => unauthorized('The account of this token no longer exis
 
 const samePasswordAsEmail = () =>
   new HttpError(400, 'validation_failed', 'The request is not valid.', { details: { password: 'must not be your email address' } });
-
-/** Sends a mail unless the address got one in the last minute; a failed send frees the slot again. */
-async function mailThrottled(email: string, mailer: Mailer, compose: () => Promise<Parameters<Mailer['send']>[0]>) {
-  const release = await claimMailSlot(email);
-  if (!release) return mailer.check();
-  try {
-    await mailer.send(await compose());
-  } catch (error) {
-    await release();
-    throw error;
-  }
-}
 
 // ---------------------------------------------------------------- the current password, throttled like login
 
@@ -75,6 +65,13 @@ async function signedInUser(viewer: AccessClaims): Promise<UserRow> {
   return user;
 }
 
+type PendingTokenTable = 'password_reset_tokens' | 'verification_tokens' | 'email_change_tokens';
+
+/** Makes every unused token of these kinds of the account unusable (a proven mailbox or password supersedes them). */
+async function voidPendingTokens(db: Queryable, userId: string, tables: PendingTokenTable[]) {
+  for (const table of tables) await db.query(`update ${table} set used_at = now() where user_id = $1 and used_at is null`, [userId]);
+}
+
 // ---------------------------------------------------------------- forgot / reset password
 
 /** A reset link for the account (1 h by default); only the token's SHA-256 is stored. */
@@ -96,7 +93,7 @@ export async function forgotPassword(email: string, mailer: Mailer): Promise<voi
     await release?.();
     return mailer.check();
   }
-  await mailThrottled(user.email, mailer, async () => passwordResetMail(user.email, await createPasswordResetLink(user.id), config().passwordResetTokenTtl));
+  await mailOncePerInterval(user.email, mailer, async () => passwordResetMail(user.email, await createPasswordResetLink(user.id), config().passwordResetTokenTtl));
 }
 
 /**
@@ -126,9 +123,7 @@ export async function resetPassword(token: string, newPassword: string): Promise
     if (newPassword.trim().toLowerCase() === updated.email) throw samePasswordAsEmail();
     await revokeAllSessions(userId, {}, db);
     await db.query('delete from login_failures where email = $1', [updated.email]);
-    await db.query('update password_reset_tokens set used_at = now() where user_id = $1 and used_at is null', [userId]);
-    await db.query('update verification_tokens set used_at = now() where user_id = $1 and used_at is null', [userId]);
-    await db.query('update email_change_tokens set used_at = now() where user_id = $1 and used_at is null', [userId]);
+    await voidPendingTokens(db, userId, ['password_reset_tokens', 'verification_tokens', 'email_change_tokens']);
     return updated;
   });
   if (!user) throw invalidResetToken();
@@ -150,7 +145,7 @@ export async function changePassword(viewer: AccessClaims, currentPassword: stri
     );
     if (!rowCount) throw accountGone();
     await revokeAllSessions(user.id, {}, db);
-    await db.query('update password_reset_tokens set used_at = now() where user_id = $1 and used_at is null', [user.id]);
+    await voidPendingTokens(db, user.id, ['password_reset_tokens']);
     return startSession(user, origin, db);
   });
 }
@@ -170,10 +165,10 @@ export async function requestEmailChange(viewer: AccessClaims, newEmail: string,
   }
   const owner = await findUserByEmail(newEmail);
   if (owner?.email_verified_at) {
-    await mailThrottled(owner.email, mailer, async () => accountExistsMail(owner.email, await createPasswordResetLink(owner.id)));
+    await mailOncePerInterval(owner.email, mailer, async () => accountExistsMail(owner.email, await createPasswordResetLink(owner.id)));
     return;
   }
-  await mailThrottled(newEmail, mailer, async () => {
+  await mailOncePerInterval(newEmail, mailer, async () => {
     const { token, hash } = newOpaqueToken();
     await query(
       `insert into email_change_tokens (token_hash, user_id, new_email, session_id, expires_at)
@@ -214,8 +209,7 @@ export async function confirmEmailChange(token: string, mailer: Mailer): Promise
       );
       await db.query('release savepoint change_email');
       await revokeAllSessions(change.user_id, { keep: change.session_id ?? undefined }, db);
-      await db.query('update email_change_tokens set used_at = now() where user_id = $1 and used_at is null', [change.user_id]);
-      await db.query('update password_reset_tokens set used_at = now() where user_id = $1 and used_at is null', [change.user_id]);
+      await voidPendingTokens(db, change.user_id, ['email_change_tokens', 'password_reset_tokens']);
       return { user: after[0]!, oldEmail: before[0].email };
     } catch (error) {
       if (!isUniqueViolation(error, 'users_email_key')) throw error;
@@ -233,7 +227,7 @@ export async function confirmEmailChange(token: string, mailer: Mailer): Promise
 
 // ---------------------------------------------------------------- delete account
 
-const userPrefixes = (userId: string) => [`pictures/${userId}/`, `incoming/${userId}/`];
+const userPrefixes = (userId: string) => [picturePrefix(userId), incomingPrefix(userId)];
 
 async function deletePrefix(objects: ObjectStore, prefix: string): Promise<void> {
   for (let round = 0; round < 20; round += 1) {
@@ -272,22 +266,23 @@ export async function purgeStorageLeftovers(objects: ObjectStore, limit = 10): P
 }
 
 /**
- * Deletes an account: in one transaction the user row and everything that hangs on it (tokens, sessions),
- * with its object prefixes recorded as leftovers; then the objects. If storage fails after the commit,
- * the recorded prefixes are removed by a later deletion or the janitor: nothing stays behind for good.
+ * The database half of a deletion, inside the caller's transaction: the user row and everything that hangs
+ * on it (tokens, sessions, by cascade), with its object prefixes recorded as leftovers. After the commit,
+ * cleanUpObjectsOf removes the objects; if storage fails then, the records stay for a later pass.
  */
-export async function deleteAccount(userId: string, objects: ObjectStore, db?: Queryable): Promise<UserRow | undefined> {
-  const remove = async (tx: Queryable) => {
-    const { rows } = await tx.query<UserRow>('delete from users where id = $1 returning *', [userId]);
-    if (!rows[0]) return undefined;
-    for (const prefix of userPrefixes(userId)) {
-      await tx.query('insert into storage_leftovers (prefix) values ($1) on conflict (prefix) do nothing', [prefix]);
-    }
-    return rows[0];
-  };
-  const deleted = db ? await remove(db) : await transaction(remove);
-  if (!deleted || db) return deleted;
-  await cleanUpObjectsOf(userId, objects);
+export async function deleteAccountRows(db: Queryable, userId: string): Promise<UserRow | undefined> {
+  const { rows } = await db.query<UserRow>('delete from users where id = $1 returning *', [userId]);
+  if (!rows[0]) return undefined;
+  for (const prefix of userPrefixes(userId)) {
+    await db.query('insert into storage_leftovers (prefix) values ($1) on conflict (prefix) do nothing', [prefix]);
+  }
+  return rows[0];
+}
+
+/** Deletes an account, rows then objects: nothing stays behind for good. */
+export async function deleteAccount(userId: string, objects: ObjectStore): Promise<UserRow | undefined> {
+  const deleted = await transaction((db) => deleteAccountRows(db, userId));
+  if (deleted) await cleanUpObjectsOf(userId, objects);
   return deleted;
 }
 
@@ -316,4 +311,3 @@ export async function deleteOwnAccount(viewer: AccessClaims, password: string, o
   });
 }
 
-export { dummyPasswordHash };

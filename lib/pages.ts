@@ -115,3 +115,13 @@ export function emailChangedPage(signInUrl: string): string {
 export function invalidEmailChangeLinkPage(): string {
   return page('This link cannot be used', '<p>The email change link is invalid, was already used, or has expired. Ask for the change again from your profile.</p>');
 }
+
+/**
+ * Headers of the mailed-link pages: no scripts, inline styles only, and the form may post to
+ * PUBLIC_BASE_URL, which may be another origin than the one serving the page.
+ */
+export function linkPageHeaders(publicBaseUrl: string): Record<string, string> {
+  return {
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${new URL(publicBaseUrl).origin}; frame-ancestors 'none'`,
+  };
+}

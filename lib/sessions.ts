@@ -8,7 +8,7 @@ import { config } from './config';
 import { query, transaction, type Queryable } from './db';
 import { HttpError, notFound, unauthorized } from './errors';
 import { useSessionCheck } from './http';
-import { hashOpaqueToken, newOpaqueToken, opaqueTokenPattern, signAccessToken, type AccessClaims, type Role } from './tokens';
+import { hashOpaqueToken, isUuid, newOpaqueToken, opaqueTokenPattern, signAccessToken, type AccessClaims, type Role } from './tokens';
 
 export interface TokenPair {
   accessToken: string;
@@ -163,9 +163,8 @@ export async function listSessions(viewer: AccessClaims): Promise<SessionView[]>
 }
 
 export async function revokeSession(viewer: AccessClaims, sessionId: string): Promise<void> {
-  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   const missing = () => notFound('You have no session with this id.');
-  if (!uuid.test(sessionId)) throw missing();
+  if (!isUuid(sessionId)) throw missing();
   const { rowCount } = await query(
     'update sessions set revoked_at = now() where id = $1 and user_id = $2 and revoked_at is null and expires_at > now()',
     [sessionId.toLowerCase(), viewer.userId],
