@@ -102,29 +102,44 @@ export function errorBody(error: HttpError) {
   };
 }
 
+/** The shape of errors Middy's body parsers throw (`createError` of @middy/util). */
+interface MiddyParserError {
+  statusCode: number;
+  cause: { package: string; data?: unknown };
+}
+
+const isMiddyParserError = (error: unknown): error is MiddyParserError =>
+  error instanceof Error &&
+  'statusCode' in error &&
+  typeof error.statusCode === 'number' &&
+  typeof error.cause === 'object' &&
+  error.cause !== null &&
+  'package' in error.cause &&
+  typeof error.cause.package === 'string' &&
+  error.cause.package.startsWith('@middy/');
+
 /** Turns any thrown value into an HttpError a client may see; internals never leak. */
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  const middyError = error as { statusCode?: number; message?: string; cause?: { package?: string } };
-  const fromPackage = middyError?.cause?.package;
-  if (typeof middyError?.statusCode === 'number' && fromPackage?.startsWith('@middy/')) {
-    return fromMiddyError(middyError.statusCode, middyError.message ?? '', fromPackage, error);
-  }
+  if (isMiddyParserError(error)) return fromMiddyError(error);
   return new HttpError(500, 'internal_error', 'Something went wrong on our side. Please try again.', { cause: error });
 }
 
-function fromMiddyError(status: number, message: string, fromPackage: string, cause: unknown): HttpError {
-  if (fromPackage.endsWith('json-body-parser') || fromPackage.endsWith('urlencode-body-parser')) {
-    if (status === 415) {
-      return new HttpError(415, 'unsupported_media_type', 'Send the body as JSON with Content-Type: application/json.', { cause });
-    }
-    if (message.startsWith('Forbidden key')) {
-      return new HttpError(400, 'invalid_json', 'The JSON body contains a forbidden key.', { cause });
-    }
-    return new HttpError(400, 'invalid_json', 'The body is not valid JSON.', { cause });
+/** Keys the JSON parser refuses (prototype pollution); it names the key in `cause.data`. */
+const FORBIDDEN_JSON_KEYS = new Set(['__proto__', 'constructor']);
+
+/** Decided by status and the error's cause, never by message text, which Middy may reword. */
+function fromMiddyError(error: MiddyParserError): HttpError {
+  const { statusCode, cause } = error;
+  if (statusCode === 415) {
+    return new HttpError(415, 'unsupported_media_type', 'Send the body as JSON with Content-Type: application/json.', { cause: error });
   }
-  // No other Middy body parser is used (multipart is parsed by lib/multipart.ts, which throws HttpErrors itself).
-  return new HttpError(400, 'invalid_json', 'The body could not be read.', { cause });
+  if (statusCode === 422 && typeof cause.data === 'string' && FORBIDDEN_JSON_KEYS.has(cause.data)) {
+    return new HttpError(400, 'invalid_json', 'The JSON body contains a forbidden key.', { cause: error });
+  }
+  // Only the JSON and form parsers are used (multipart is parsed by lib/multipart.ts, which throws HttpErrors).
+  const what = cause.package === '@middy/http-urlencode-body-parser' ? 'a valid form' : 'valid JSON';
+  return new HttpError(400, 'invalid_json', `The body is not ${what}.`, { cause: error });
 }
 
 /** Outermost middleware: request id, error rendering, one log line per request. */
@@ -165,7 +180,7 @@ function genericFor(error: HttpError): HttpError {
   // Above 500 only our own, deliberately written messages (e.g. 503) are shown.
   return error.code === 'internal_error' || error.code === 'service_unavailable'
     ? error
-    : new HttpError(error.status, 'internal_error', 'Something went wrong on our side. Please try again.');
+    : new HttpError(500, 'internal_error', 'Something went wrong on our side. Please try again.');
 }
 
 function finish(event: ApiEvent, response: ApiResponse | null | undefined, error?: HttpError) {
@@ -198,7 +213,7 @@ const requireViewer = (
 /** Refuses bodies larger than the endpoint reads, before any parser or hash sees them. */
 export const bodyLimit = (
   maxBytes: number,
-  tooLarge = () => new HttpError(413, 'payload_too_large', `The request body is larger than ${maxBytes} bytes.`),
+  tooLarge: () => HttpError = () => new HttpError(413, 'payload_too_large', `The request body is larger than ${maxBytes} bytes.`),
 ): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
   before: ({ event }) => {
     if (!event.body) return;

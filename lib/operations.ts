@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import * as reply from './response-schemas';
+import type { ErrorCode } from './errors';
 import {
   adminUserChangesBody,
   auditQuery,
@@ -62,7 +63,7 @@ export interface Operation {
   /** Success (and redirect) answers by status. */
   replies: Record<number, Reply>;
   /** Status → the error codes this route answers with it (besides the shared ones). */
-  errors?: Record<number, string[]>;
+  errors?: Record<number, ErrorCode[]>;
   /** Error answers also come as an HTML page (form posts of the mailed-link pages). */
   htmlErrors?: boolean;
 }
@@ -72,7 +73,7 @@ const tokensReply: Reply = { description: 'A token pair.', json: reply.tokenPair
 const noContent: Reply = { description: 'Done; no body.' };
 const page: Reply = { description: 'An HTML page.', html: true };
 
-const pictureErrors = {
+const pictureErrors: Record<number, ErrorCode[]> = {
   400: ['missing_file', 'invalid_multipart'],
   403: ['forbidden'],
   404: ['not_found'],
@@ -520,8 +521,8 @@ export const pendingOperations: Operation[] = [
 ];
 
 /** Errors any route can answer, keyed by what the route has. */
-export function sharedErrors(operation: Operation): Record<number, string[]> {
-  const shared: Record<number, string[]> = { 500: ['internal_error'], 503: ['service_unavailable'] };
+export function sharedErrors(operation: Operation): Record<number, ErrorCode[]> {
+  const shared: Record<number, ErrorCode[]> = { 500: ['internal_error'], 503: ['service_unavailable'] };
   if (operation.auth) shared[401] = ['unauthorized'];
   if (operation.body && 'schema' in operation.body) {
     shared[400] = ['validation_failed', 'invalid_json'];
@@ -535,8 +536,8 @@ export function sharedErrors(operation: Operation): Record<number, string[]> {
 }
 
 /** The route's own and shared error codes, by status. */
-export function errorsOf(operation: Operation): Record<number, string[]> {
-  const all: Record<number, string[]> = {};
+export function errorsOf(operation: Operation): Record<number, ErrorCode[]> {
+  const all: Record<number, ErrorCode[]> = {};
   for (const source of [sharedErrors(operation), operation.errors ?? {}]) {
     for (const [status, codes] of Object.entries(source)) {
       all[Number(status)] = [...new Set([...(all[Number(status)] ?? []), ...codes])];
