@@ -6,7 +6,6 @@ import { revokeAllSessions } from './sessions';
  * in the same transaction. The actor's role is read from the database, not the token: a demoted admin's
  * 15-minute token must not keep its powers.
  */
-import type pg from 'pg';
 import { LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS } from './accounts';
 import { recordAudit, type AuditChanges } from './audit';
 import { encodeCursor } from './cursor';
@@ -160,7 +159,7 @@ interface Locked {
  * every active admin, then reads them fresh. Two admins demoting each other therefore run one after the
  * other, and the second sees that the first left it the last admin.
  */
-async function lockForWrite(db: pg.PoolClient, viewer: AccessClaims, targetId: string): Promise<Locked & { activeAdmins: string[] }> {
+async function lockForWrite(db: Queryable, viewer: AccessClaims, targetId: string): Promise<Locked & { activeAdmins: string[] }> {
   const { rows } = await db.query<{ id: string; role: Role; disabled_at: Date | null }>(
     `select id, role, disabled_at from users
      where id = any($1::uuid[]) or (role = 'admin' and disabled_at is null)
@@ -212,7 +211,7 @@ export interface WriteContext {
  * rules, but the last active admin stays all the same. Returns nothing when nothing changed.
  */
 async function applyChanges(
-  db: pg.PoolClient,
+  db: Queryable,
   write: { actor: Party | null; target: AdminRow; activeAdmins: string[]; requestId: string | null; tokenRole?: Role },
   changes: AdminChanges,
 ): Promise<AuditChanges> {
@@ -320,7 +319,7 @@ export async function unlockUser(context: WriteContext, id: string | undefined):
  * Checks and audits a deletion inside the transaction that deletes the account (`deleteAccount` runs
  * `within` before it deletes the row and commits both together).
  */
-export async function authorizeDeletion(db: pg.PoolClient, context: WriteContext, targetId: string): Promise<UserRow> {
+export async function authorizeDeletion(db: Queryable, context: WriteContext, targetId: string): Promise<UserRow> {
   const { actor, target, activeAdmins } = await lockForWrite(db, context.viewer, targetId);
   authorize(actor, 'users.delete', { id: target.id, role: target.role });
   keepAnAdmin(activeAdmins, target.id);
@@ -371,7 +370,7 @@ export async function authorizePictureChange(viewer: AccessClaims, targetId: str
 
 /** The same check again under the commit's locks, and the audit entry, inside the transaction that sets the picture. */
 export function auditedPictureChange(context: WriteContext, targetId: string) {
-  return async (db: pg.PoolClient, pictureId: string) => {
+  return async (db: Queryable, pictureId: string) => {
     const { actor, target } = await lockForWrite(db, context.viewer, targetId.toLowerCase());
     authorize(actor, 'users.changePicture', { id: target.id, role: target.role });
     if (actor.id === target.id) return;

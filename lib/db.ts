@@ -42,12 +42,39 @@ export function isConnectionError(error: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout|Connection ended/i.test(message ?? '');
 }
 
+/**
+ * A unique constraint that refused a row (pg 23505), as domain code sees it: which constraint, never the
+ * driver's error. Thrown by every statement of this module, inside transactions too.
+ */
+export class UniqueViolation extends Error {
+  readonly constraint: string | undefined;
+  constructor(constraint: string | undefined, cause: unknown) {
+    super(`unique constraint ${constraint ?? '(unnamed)'} refused the row`, { cause });
+    this.name = 'UniqueViolation';
+    this.constraint = constraint;
+  }
+}
+
+const pgErrorCode = (error: unknown) =>
+  error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+
+/** The driver's errors as the rest of the code knows them; anything unexpected passes through (a 500). */
 function translate(error: unknown): unknown {
-  if (error instanceof HttpError) return error;
+  if (error instanceof HttpError || error instanceof UniqueViolation) return error;
   if (isConnectionError(error)) return serviceUnavailable('database', error);
-  const code = (error as { code?: string })?.code;
-  if (code === '57014') return serviceUnavailable('database', error); // statement timeout
-  return error;
+  switch (pgErrorCode(error)) {
+    case '23505': {
+      const constraint = error instanceof Error && 'constraint' in error && typeof error.constraint === 'string' ? error.constraint : undefined;
+      return new UniqueViolation(constraint, error);
+    }
+    case '57014': // statement timeout
+    case '40P01': // deadlock: Postgres rolled one side back; the client's retry runs on its own
+    case '40001': // serialization failure, likewise
+    case '55P03': // lock not available
+      return serviceUnavailable('database', error);
+    default:
+      return error;
+  }
 }
 
 /**
@@ -89,12 +116,25 @@ async function begin(target: pg.Pool): Promise<pg.PoolClient> {
   }
 }
 
+/**
+ * The transaction's client for `work`: its unique violations arrive as UniqueViolation like everywhere else
+ * (a savepoint lets work go on after one); connection errors stay raw so transactionOn knows the client broke.
+ */
+function translating(client: pg.PoolClient): Queryable {
+  return {
+    query: <Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]) =>
+      client.query<Row>(text, values).catch((error: unknown) => {
+        throw pgErrorCode(error) === '23505' ? translate(error) : error;
+      }),
+  };
+}
+
 /** Runs `work` in one transaction; rolls back on any error and always releases the client. */
-async function transactionOn<T>(target: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+async function transactionOn<T>(target: pg.Pool, work: (client: Queryable) => Promise<T>): Promise<T> {
   const client = await begin(target);
   let broken = false;
   try {
-    const result = await work(client);
+    const result = await work(translating(client));
     await client.query('commit');
     return result;
   } catch (error) {
@@ -108,7 +148,7 @@ async function transactionOn<T>(target: pg.Pool, work: (client: pg.PoolClient) =
 
 /** Statements and transactions on one pool: the container's own below; tests of races build one per "container". */
 export interface Database extends Queryable {
-  transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  transaction<T>(work: (client: Queryable) => Promise<T>): Promise<T>;
 }
 
 export function databaseOn(target: pg.Pool): Database {
@@ -125,13 +165,12 @@ export async function query<Row extends pg.QueryResultRow = pg.QueryResultRow>(t
   return queryOn<Row>(pool, text, values);
 }
 
-export function transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export function transaction<T>(work: (client: Queryable) => Promise<T>): Promise<T> {
   return transactionOn(pool, work);
 }
 
 export const isUniqueViolation = (error: unknown, constraint?: string) =>
-  (error as { code?: string })?.code === '23505' &&
-  (constraint === undefined || (error as { constraint?: string }).constraint === constraint);
+  error instanceof UniqueViolation && (constraint === undefined || error.constraint === constraint);
 
 /** The pool as a Queryable, for code that can run inside or outside a transaction. */
 export const db: Queryable = { query };

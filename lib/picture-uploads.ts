@@ -3,9 +3,8 @@
  * import this module, so only their bundles carry sharp.
  */
 import { randomUUID } from 'node:crypto';
-import type { PoolClient } from 'pg';
 import { config } from './config';
-import { transaction } from './db';
+import { transaction, type Queryable } from './db';
 import { HttpError, forbidden, notFound } from './errors';
 import { processPicture, renderDefaultAvatar } from './images';
 import { logEvent } from './log';
@@ -28,7 +27,7 @@ export async function replacePicture(
   bytes: Uint8Array,
   objects: ObjectStore,
   /** Runs first in the commit's transaction (a manager's or admin's checks and audit entry). */
-  within?: (db: PoolClient, pictureId: string) => Promise<void>,
+  within?: (db: Queryable, pictureId: string) => Promise<void>,
 ): Promise<UserRow> {
   const { maxBytes, maxPixels, sizes } = config().pictures;
   if (bytes.byteLength > maxBytes) throw fileTooLarge(maxBytes);

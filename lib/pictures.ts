@@ -3,7 +3,6 @@
  * who may change whose picture, committing and removing pictures, direct-upload grants.
  */
 import { randomUUID } from 'node:crypto';
-import type { PoolClient } from 'pg';
 import { config } from './config';
 import { transaction, type Queryable } from './db';
 import { HttpError, forbidden, notFound } from './errors';
@@ -57,7 +56,7 @@ export async function removePicture(
   userId: string,
   objects: ObjectStore,
   /** Runs first in the transaction that removes the picture (the admin route's checks and audit entry). */
-  within?: (db: PoolClient) => Promise<void>,
+  within?: (db: Queryable) => Promise<void>,
 ): Promise<UserRow> {
   // The store must answer before the row changes: otherwise the objects would stay behind, pointed at by nothing.
   // The listing also gives the keys to delete, unless a parallel upload replaced the picture meanwhile.
