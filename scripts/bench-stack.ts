@@ -8,7 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { hashPassword } from '../lib/passwords';
 import { runMigrations } from './migrations';
-import { startMailCatcher, startPostgres, startS3 } from './stack';
+import { startServices } from './stack';
 
 export interface BenchStack {
   /** The settings the handlers read, as process.env entries. */
@@ -21,25 +21,15 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
   const root = await mkdtemp(path.join(tmpdir(), 'portrait-bench-'));
   // Under root, embedded Postgres runs as the postgres user, which must be able to reach its data dir.
   await chmod(root, 0o755);
-  const started = await Promise.allSettled([
-    startPostgres({ dataDir: path.join(root, 'postgres'), persistent: false }),
-    startS3({ dir: path.join(root, 's3') }),
-    startMailCatcher({ dir: path.join(root, 'mail') }),
-  ]);
+  const services = await startServices(root).catch(async (error: unknown) => {
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  });
+  const { postgres, s3, mail } = services;
   const stop = async () => {
-    await Promise.allSettled(started.map((service) => (service.status === 'fulfilled' ? service.value.stop() : undefined)));
+    await services.stop();
     await rm(root, { recursive: true, force: true });
   };
-  const failed = started.find((service) => service.status === 'rejected');
-  if (failed) {
-    await stop();
-    throw failed.reason;
-  }
-  const [postgres, s3, mail] = started.map((service) => (service as PromiseFulfilledResult<unknown>).value) as [
-    Awaited<ReturnType<typeof startPostgres>>,
-    Awaited<ReturnType<typeof startS3>>,
-    Awaited<ReturnType<typeof startMailCatcher>>,
-  ];
   log(`postgres on ${postgres.port}, s3rver on ${s3.port}, smtp on ${mail.port}`);
   try {
     await runMigrations(postgres.url);

@@ -18,7 +18,9 @@ import { parseConfig, shownValue } from '../lib/config';
 import { startInbox } from './inbox';
 import { runMigrations } from './migrations';
 import { commandOf, describeHolder, portHolder } from './ports';
-import { formatMailForConsole, startMailCatcher, startPostgres, startS3 } from './stack';
+import { formatMailForConsole, startMailCatcher } from './stack/mail';
+import { startPostgres } from './stack/postgres';
+import { startS3 } from './stack/s3';
 
 const root = path.resolve(import.meta.dirname, '..');
 const stops: (() => Promise<void>)[] = [];

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { escapeHtml } from '../lib/pages';
-import { readMails, type CaughtMail } from './stack';
+import { readMails, type CaughtMail } from './stack/mail';
 
 export interface RunningInbox {
   url: string;

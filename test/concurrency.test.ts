@@ -15,7 +15,7 @@ import { handler as verifyEmail } from '../functions/verify-email';
 import { query } from '../lib/db';
 import { s3Store } from '../lib/storage';
 import { newOpaqueToken } from '../lib/tokens';
-import { readMails } from '../scripts/stack';
+import { readMails } from '../scripts/stack/mail';
 import { PASSWORD, createVerifiedUser, mailTo, registerAndReadToken, uniqueEmail, type TestUser } from './support/accounts';
 import { invoke, type InvokeResult } from './support/events';
 import { smallJpeg } from './support/images';

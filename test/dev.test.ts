@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { portHolder } from '../scripts/ports';
-import { freePort } from '../scripts/stack';
+import { freePort } from '../scripts/stack/net';
 
 // Bundling the functions takes 30 s on an idle 2-core machine and minutes on a loaded one.
 jest.setTimeout(400_000);

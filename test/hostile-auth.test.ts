@@ -17,7 +17,7 @@ import { handler as resend } from '../functions/resend-verification';
 import { handler as verifyEmail } from '../functions/verify-email';
 import { query } from '../lib/db';
 import { email } from '../lib/schemas';
-import { readMails } from '../scripts/stack';
+import { readMails } from '../scripts/stack/mail';
 import { PASSWORD, createVerifiedUser, mailTo, registerAndReadToken, uniqueEmail, type TestUser } from './support/accounts';
 import { invoke, type InvokeResult } from './support/events';
 import { expectNoLeak, expectRefused } from './support/refusals';

@@ -13,7 +13,7 @@ import { handler as updateProfile } from '../functions/update-profile';
 import { handler as verifyEmail } from '../functions/verify-email';
 import { query } from '../lib/db';
 import { hashPassword } from '../lib/passwords';
-import { readMails } from '../scripts/stack';
+import { readMails } from '../scripts/stack/mail';
 import { PASSWORD, createVerifiedUser, type TestUser } from './support/accounts';
 import { httpEvent, invoke, lambdaContext, type EventOptions, type InvokeResult } from './support/events';
 import { expectNoLeak, expectRefused } from './support/refusals';

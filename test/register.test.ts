@@ -4,7 +4,7 @@ import { handler as login } from '../functions/login';
 import { handler as resend } from '../functions/resend-verification';
 import { handler as verifyEmail } from '../functions/verify-email';
 import { query } from '../lib/db';
-import { readMails } from '../scripts/stack';
+import { readMails } from '../scripts/stack/mail';
 import { PASSWORD, createVerifiedUser, mailTo, uniqueEmail, verificationTokenIn } from './support/accounts';
 import { invoke } from './support/events';
 

@@ -15,14 +15,9 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
-import {
-  readMails,
-  startMailCatcher,
-  startPostgres,
-  startS3,
-  type RunningMailCatcher,
-  type RunningS3,
-} from '../scripts/stack';
+import { readMails, startMailCatcher, type RunningMailCatcher } from '../scripts/stack/mail';
+import { startPostgres } from '../scripts/stack/postgres';
+import { startS3, type RunningS3 } from '../scripts/stack/s3';
 
 // initdb plus a fsync'ed shutdown can take seconds on a slow disk.
 jest.setTimeout(20_000);
@@ -134,7 +129,7 @@ describe('startPostgres', () => {
   test('postgres shuts down when the node process that started it is killed with SIGKILL', async () => {
     const dataDir = path.join(scratch, 'pg-orphan');
     const script = `
-      import { startPostgres } from './scripts/stack.ts';
+      import { startPostgres } from './scripts/stack/postgres.ts';
       const db = await startPostgres({ dataDir: ${JSON.stringify(dataDir)}, persistent: false });
       console.log('postmaster ' + db.pid);`;
     const starter = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {

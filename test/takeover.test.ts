@@ -5,7 +5,7 @@ import { handler as register } from '../functions/register';
 import { handler as resend } from '../functions/resend-verification';
 import { handler as verifyEmail } from '../functions/verify-email';
 import { query } from '../lib/db';
-import { readMails } from '../scripts/stack';
+import { readMails } from '../scripts/stack/mail';
 import { PASSWORD, createVerifiedUser, mailTo, uniqueEmail, verificationTokenIn } from './support/accounts';
 import { invoke } from './support/events';
 

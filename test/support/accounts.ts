@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { waitForMailIn, type CaughtMail, type WaitForMailOptions } from '../../scripts/stack';
+import { waitForMailIn, type CaughtMail, type WaitForMailOptions } from '../../scripts/stack/mail';
 import { handler as login } from '../../functions/login';
 import { handler as register } from '../../functions/register';
 import { handler as verifyEmail } from '../../functions/verify-email';

@@ -11,14 +11,10 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  startMailCatcher,
-  startPostgres,
-  startS3,
-  waitForMailIn,
-  type CaughtMail,
-  type RunningMailCatcher,
-} from '../../scripts/stack';
+import { startServices } from '../../scripts/stack';
+import { startMailCatcher, waitForMailIn, type CaughtMail, type RunningMailCatcher } from '../../scripts/stack/mail';
+import { startPostgres } from '../../scripts/stack/postgres';
+import { startS3 } from '../../scripts/stack/s3';
 import { runMigrations } from '../../scripts/migrations';
 import { invoke, type InvokeResult } from './events';
 import { smallJpeg } from './images';
@@ -97,13 +93,8 @@ export async function startFaultStack(): Promise<FaultStack> {
   const root = await mkdtemp(path.join(tmpdir(), 'portrait-faults-'));
   // Under root, embedded Postgres runs as the postgres user, which must reach its data dir.
   await chmod(root, 0o755);
-  const dirs = { postgres: path.join(root, 'postgres'), s3: path.join(root, 's3'), mail: path.join(root, 'mail') };
   // persistent: the cluster survives stop() so it can come back on the same port with the same data.
-  const [postgres, s3, mail] = await Promise.all([
-    startPostgres({ dataDir: dirs.postgres, persistent: true }),
-    startS3({ dir: dirs.s3 }),
-    startMailCatcher({ dir: dirs.mail }),
-  ]);
+  const { dirs, postgres, s3, mail } = await startServices(root, { postgres: { persistent: true } });
   await runMigrations(postgres.url);
 
   const savedEnv = Object.fromEntries(ENV_KEYS.map((key) => [key, process.env[key]]));

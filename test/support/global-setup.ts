@@ -1,7 +1,7 @@
 import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startMailCatcher, startPostgres, startS3 } from '../../scripts/stack';
+import { startServices } from '../../scripts/stack';
 import { runMigrations } from '../../scripts/migrations';
 import { testSettings } from './settings';
 import { startPgBouncer } from './pgbouncer';
@@ -16,11 +16,10 @@ export default async function globalSetup() {
   const root = await mkdtemp(path.join(tmpdir(), 'portrait-test-'));
   // Under root, embedded Postgres runs as the postgres user, which must be able to reach its data dir.
   await chmod(root, 0o755);
-  const [postgres, s3, mail] = await Promise.all([
-    process.env.TEST_DATABASE_URL ? undefined : startPostgres({ dataDir: path.join(root, 'postgres'), persistent: false }),
-    startS3({ dir: path.join(root, 's3'), browserBuckets: ['portrait-test'] }),
-    startMailCatcher({ dir: path.join(root, 'mail') }),
-  ]);
+  const { postgres, s3, mail } = await startServices(root, {
+    postgres: process.env.TEST_DATABASE_URL ? false : { persistent: false },
+    browserBuckets: ['portrait-test'],
+  });
   const directUrl = process.env.TEST_DATABASE_URL ?? postgres!.url;
   await runMigrations(directUrl);
   // TEST_VIA_PGBOUNCER=1 (test/pgbouncer.test.ts sets it): the functions reach Postgres through a

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { freePort } from '../../scripts/stack';
+import { freePort } from '../../scripts/stack/net';
 
 export interface OfflineApi {
   baseUrl: string;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { RunningMailCatcher, RunningS3 } from '../../scripts/stack';
+import type { RunningMailCatcher } from '../../scripts/stack/mail';
+import type { RunningS3 } from '../../scripts/stack/s3';
 
 /** The settings the app reads, pointed at a test stack; a fresh JWT secret each time. */
 export function testSettings(stack: { root: string; databaseUrl: string; s3: RunningS3; mail: RunningMailCatcher; bucket: string }) {

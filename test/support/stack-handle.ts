@@ -1,4 +1,6 @@
-import type { RunningMailCatcher, RunningPostgres, RunningS3 } from '../../scripts/stack';
+import type { RunningMailCatcher } from '../../scripts/stack/mail';
+import type { RunningPostgres } from '../../scripts/stack/postgres';
+import type { RunningS3 } from '../../scripts/stack/s3';
 import type { RunningPgBouncer } from './pgbouncer';
 
 interface TestStack {
