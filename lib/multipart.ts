@@ -21,7 +21,7 @@ export interface UploadedFile {
 
 const malformed = (message = 'The multipart body is incomplete or malformed.') => new HttpError(400, 'invalid_multipart', message);
 const notMultipart = () =>
-  new HttpError(415, 'unsupported_media_type', 'Send the picture as multipart/form-data with a boundary, in the field "file".');
+  new HttpError(415, 'unsupported_media_type', 'Send the picture as multipart/form-data with a boundary, in the field "file" (curl: -F file=@photo.jpg).');
 
 /**
  * multipart/form-data with one file in field `file`. The whole body is capped before parsing; then one parser,
@@ -32,17 +32,21 @@ const notMultipart = () =>
  */
 export function multipartFile(maxBytes: number, tooLarge: () => HttpError): MiddlewareObj<ApiEvent, ApiResponse, Error, Context>[] {
   return [
+    // The type first: a raw (non-multipart) body arrives text-decoded, each invalid byte widened to three, so a
+    // 3 MB JPEG would otherwise be told it is "larger than 5 MiB" instead of how to send it.
+    { before: ({ event }) => void boundaryOf(contentTypeOf(event)) },
     bodyLimit(maxBytes + MULTIPART_OVERHEAD_BYTES, tooLarge),
     {
       before: ({ event }) => {
-        const contentType = event.headers?.['content-type'] ?? event.headers?.['Content-Type'] ?? '';
-        const boundary = boundaryOf(contentType);
+        const boundary = boundaryOf(contentTypeOf(event));
         const body = typeof event.body === 'string' ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
         (event as { body: unknown }).body = formOf(parseMultipart(body, boundary, maxBytes, tooLarge));
       },
     },
   ];
 }
+
+const contentTypeOf = (event: ApiEvent) => event.headers?.['content-type'] ?? event.headers?.['Content-Type'] ?? '';
 
 // RFC 7230 token and RFC 2046 boundary characters.
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

@@ -1,5 +1,5 @@
 // Answers that tell the caller what actually happened and what to do next (issue 12, item 7).
-import { describe, expect, test } from '@jest/globals';
+import { beforeAll, describe, expect, test } from '@jest/globals';
 import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { handler as getProfile } from '../functions/get-profile';
@@ -8,8 +8,11 @@ import { handler as pictureRedirect } from '../functions/picture-redirect';
 import { handler as resendVerification } from '../functions/resend-verification';
 import { handler as verifyEmail } from '../functions/verify-email';
 import { handler as updateProfile } from '../functions/update-profile';
+import { handler as uploadPicture } from '../functions/upload-picture';
 import { PASSWORD, createVerifiedUser, uniqueEmail } from './support/accounts';
 import { invoke } from './support/events';
+import { noisyJpeg } from './support/images';
+import { fileUpload } from './support/multipart';
 
 const me = (bearer?: string) => invoke(getProfile, { method: 'GET', route: '/users/me', bearer });
 const patch = (bearer: string, json: unknown) => invoke(updateProfile, { method: 'PATCH', route: '/users/me', json, bearer });
@@ -155,5 +158,41 @@ describe('the error pages of verify-email offer a resend form that works', () =>
     expect(page.body).toContain('Check your inbox');
     expect(api.status).toBe(202);
     expect(api.json.message).toMatch(/confirmation mail/);
+  });
+});
+
+describe('POST /users/me/picture with a raw (non-multipart) body says to send multipart, whatever its size', () => {
+  let photo: Buffer;
+  let user: Awaited<ReturnType<typeof createVerifiedUser>>;
+  beforeAll(async () => {
+    [photo, user] = await Promise.all([noisyJpeg(), createVerifiedUser()]);
+  });
+  const upload = (body: string | Buffer, contentType: string) =>
+    invoke(uploadPicture, { method: 'POST', route: '/users/me/picture', bearer: user.accessToken, body, headers: { 'content-type': contentType } });
+
+  test.each([
+    // serverless-offline hands a non-multipart body over text-decoded: each invalid byte becomes three.
+    ['image/jpeg, text-decoded', () => photo.toString('utf8'), 'image/jpeg'],
+    // API Gateway hands binary media over base64-encoded.
+    ['image/jpeg, base64', () => photo, 'image/jpeg'],
+    // What `curl --data-binary @photo.jpg` sends without -H.
+    ['application/x-www-form-urlencoded', () => photo.toString('latin1'), 'application/x-www-form-urlencoded'],
+  ])('a 3.3 MB JPEG sent as %s is 415 naming multipart/form-data and the field "file", not 413', async (_, body, contentType) => {
+    expect(photo.byteLength).toBeGreaterThan(3 * 1024 * 1024);
+    expect(photo.byteLength).toBeLessThan(5 * 1024 * 1024);
+
+    const response = await upload(body(), contentType);
+
+    expect(response.status).toBe(415);
+    expect(response.json.error).toMatchObject({ code: 'unsupported_media_type', message: expect.stringMatching(/multipart\/form-data.*"file"/) });
+  });
+
+  test('a multipart body over the limit is still 413 file_too_large', async () => {
+    const form = fileUpload(Buffer.concat([photo, photo]));
+
+    const response = await upload(form.body, form.headers['content-type']!);
+
+    expect(response.status).toBe(413);
+    expect(response.json.error).toMatchObject({ code: 'file_too_large', message: 'The picture is larger than 5 MiB.' });
   });
 });

@@ -115,6 +115,13 @@ export function smallJpeg(width = 320, height = 240, colour: Rgb = BLUE): Promis
     .toBuffer();
 }
 
+/** A JPEG of pure noise, which barely compresses: 2500×1800 is about 3.3 MB, like a phone photo. */
+export function noisyJpeg(width = 2500, height = 1800): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 50 } } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}
+
 /** A 640×480 JPEG cut off at 60 % of its bytes, as an interrupted upload leaves it. */
 export async function truncatedJpeg(): Promise<Buffer> {
   const whole = await smallJpeg(640, 480);
