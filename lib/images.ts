@@ -138,10 +138,18 @@ const ATTENTION_SCALE = 4;
 const WEBP_OPTIONS = { quality: 80, effort: 2 } as const;
 
 async function decodeToSquare(bytes: Uint8Array, edge: number, maxPixels: number): Promise<RawSquare> {
+  // The header read decides the two common refusals by itself, whatever libvips' messages say: bytes
+  // whose header does not parse are not an image, and the pixel count is ours to compare.
+  // Header only, nothing decoded: no pixel limit here, the comparison below makes it.
+  const metadata = await sharp(bytes, { pages: 1, limitInputPixels: false })
+    .metadata()
+    .catch((error: unknown) => {
+      throw invalidImage(error);
+    });
+  const { width, height } = orientedSize(metadata);
+  if (width * height > maxPixels) throw imageTooLarge(maxPixels);
   let decoded: { data: Buffer; info: OutputInfo };
   try {
-    const { width, height } = orientedSize(await sharp(bytes, { pages: 1 }).metadata());
-    if (width * height > maxPixels) throw new Error('Input image exceeds pixel limit');
     const image = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning', pages: 1 }).autoOrient();
     const region = regionToResize(width, height);
     if (region) image.extract(region);
@@ -213,19 +221,22 @@ const INVALID_IMAGE_MESSAGES = [
   /^webp\w*: /,
 ];
 
+const imageTooLarge = (maxPixels: number, cause?: unknown) =>
+  new HttpError(422, 'image_too_large', `The image has too many pixels; at most ${Math.floor(maxPixels / 100_000) / 10} megapixels are accepted.`, {
+    cause,
+  });
+
+const invalidImage = (cause: unknown) =>
+  new HttpError(422, 'invalid_image', 'The image could not be read; it may be damaged or incomplete.', { cause });
+
+/**
+ * A failure while decoding an image whose header was read: libvips gives no error codes, so its loaders'
+ * messages are matched (sharp's own pixel-limit guard, for a header that under-reports, included).
+ */
 function translateDecodeError(error: unknown, maxPixels: number): unknown {
   if (!(error instanceof Error)) return error;
-  if (error.message.startsWith('Input image exceeds pixel limit')) {
-    const megapixels = Math.floor(maxPixels / 100_000) / 10;
-    return new HttpError(422, 'image_too_large', `The image has too many pixels; at most ${megapixels} megapixels are accepted.`, {
-      cause: error,
-    });
-  }
-  if (INVALID_IMAGE_MESSAGES.some((pattern) => pattern.test(error.message))) {
-    return new HttpError(422, 'invalid_image', 'The image could not be read; it may be damaged or incomplete.', {
-      cause: error,
-    });
-  }
+  if (error.message.startsWith('Input image exceeds pixel limit')) return imageTooLarge(maxPixels, error);
+  if (INVALID_IMAGE_MESSAGES.some((pattern) => pattern.test(error.message))) return invalidImage(error);
   return error;
 }
 
