@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { httpEvent, lambdaContext, type EventOptions } from '../test/support/events';
-import { fileUpload } from '../test/support/multipart';
+import { httpEvent, lambdaContext, type EventOptions } from './support/events';
+import { fileUpload } from './support/multipart';
 import type { BenchUser } from './bench-stack';
 import { peakRssMiB, timed, type WorkerMessage } from './bench-support';
 
@@ -54,10 +54,10 @@ const RAISED_LIMITS: Partial<Record<string, Record<string, string>>> = {
 };
 
 const PICTURE_INPUTS = {
-  'jpeg-12mp': async () => (await import('../test/support/images')).cameraPhoto12mp(),
+  'jpeg-12mp': async () => (await import('./support/images')).cameraPhoto12mp(),
   'jpeg-50mp': jpeg50mp,
-  'png-2000': async () => (await import('../test/support/images')).largePng(),
-  'gif-animated': async () => (await import('../test/support/images')).animatedGif(),
+  'png-2000': async () => (await import('./support/images')).largePng(),
+  'gif-animated': async () => (await import('./support/images')).animatedGif(),
 };
 
 export type PictureInput = keyof typeof PICTURE_INPUTS;

@@ -10,8 +10,8 @@ import { handler as uploadPicture } from '../functions/upload-picture';
 import { MAX_ASPECT_RATIO, processPicture, regionToResize } from '../lib/images';
 import { createVerifiedUser, type TestUser } from './support/accounts';
 import { invoke } from './support/events';
-import * as fx from './support/images';
-import { fileUpload } from './support/multipart';
+import * as fx from '../scripts/support/images';
+import { fileUpload } from '../scripts/support/multipart';
 
 const OPTIONS = { maxPixels: 40_000_000, sizes: [64, 200, 512] };
 

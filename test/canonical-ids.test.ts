@@ -11,8 +11,8 @@ import { handler as uploadPicture } from '../functions/upload-picture';
 import { s3Store } from '../lib/storage';
 import { createVerifiedUser, type TestUser } from './support/accounts';
 import { invoke } from './support/events';
-import * as fx from './support/images';
-import { fileUpload } from './support/multipart';
+import * as fx from '../scripts/support/images';
+import { fileUpload } from '../scripts/support/multipart';
 
 let owner: TestUser;
 let manager: TestUser;

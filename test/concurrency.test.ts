@@ -18,8 +18,8 @@ import { newOpaqueToken } from '../lib/tokens';
 import { readMails } from '../scripts/stack/mail';
 import { PASSWORD, createVerifiedUser, mailTo, registerAndReadToken, uniqueEmail, type TestUser } from './support/accounts';
 import { invoke, type InvokeResult } from './support/events';
-import { smallJpeg } from './support/images';
-import { fileUpload } from './support/multipart';
+import { smallJpeg } from '../scripts/support/images';
+import { fileUpload } from '../scripts/support/multipart';
 
 const times = <T>(count: number, make: (index: number) => Promise<T>) => Promise.all(Array.from({ length: count }, (_, index) => make(index)));
 const statusesOf = (responses: InvokeResult[]) => responses.map((response) => response.status).sort();

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { query } from '../lib/db';
 import { services } from '../lib/services';
 import { PASSWORD, createVerifiedUser, mailTo, uniqueEmail, verificationTokenIn, type TestUser } from './support/accounts';
-import { cameraPhoto12mp, smallJpeg, transparentPng } from './support/images';
+import { cameraPhoto12mp, smallJpeg, transparentPng } from '../scripts/support/images';
 import { expectDocumented } from './support/contract';
 import { startOffline, type OfflineApi } from './support/offline';
 

@@ -16,8 +16,8 @@ import {
   type RouteName,
 } from './support/fault-stack';
 import { invoke } from './support/events';
-import { smallJpeg } from './support/images';
-import { fileUpload } from './support/multipart';
+import { smallJpeg } from '../scripts/support/images';
+import { fileUpload } from '../scripts/support/multipart';
 
 let stack: FaultStack;
 let app: App;

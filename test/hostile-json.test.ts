@@ -15,7 +15,8 @@ import { query } from '../lib/db';
 import { hashPassword } from '../lib/passwords';
 import { readMails } from '../scripts/stack/mail';
 import { PASSWORD, createVerifiedUser, type TestUser } from './support/accounts';
-import { httpEvent, invoke, lambdaContext, type EventOptions, type InvokeResult } from './support/events';
+import { httpEvent, lambdaContext, type EventOptions } from '../scripts/support/events';
+import { invoke, type InvokeResult } from './support/events';
 import { expectNoLeak, expectRefused } from './support/refusals';
 
 type Handler = (event: APIGatewayProxyEventV2, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;

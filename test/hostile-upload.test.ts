@@ -13,8 +13,8 @@ import { query } from '../lib/db';
 import { s3Store } from '../lib/storage';
 import { createVerifiedUser, type TestUser } from './support/accounts';
 import { invoke } from './support/events';
-import * as fx from './support/images';
-import { fileUpload, formUpload, type Part } from './support/multipart';
+import * as fx from '../scripts/support/images';
+import { fileUpload, formUpload, type Part } from '../scripts/support/multipart';
 import { expectRefused } from './support/refusals';
 
 const MAX_BYTES = 5 * 1024 * 1024;
@@ -61,7 +61,7 @@ async function downloadVariants(): Promise<Buffer[]> {
 
 const isWebp = (bytes: Buffer) => bytes.subarray(0, 4).toString('latin1') === 'RIFF' && bytes.subarray(8, 12).toString('latin1') === 'WEBP';
 
-// ---- fixtures that support/images.ts does not have ----
+// ---- fixtures that scripts/support/images.ts does not have ----
 
 /** A complete, decodable 1-bit greyscale PNG: 10000×10000 = 100 MP in about 12 KB. */
 function realPixelBombPng(edge = 10_000): Buffer {

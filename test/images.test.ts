@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import sharp from 'sharp';
 import { HttpError } from '../lib/errors';
 import { detectImageType, processPicture, renderDefaultAvatar, renderVariants } from '../lib/images';
-import * as fixtures from './support/images';
+import * as fixtures from '../scripts/support/images';
 
 const SIZES = [64, 200, 512];
 const OPTIONS = { maxPixels: 40_000_000, sizes: SIZES };

@@ -20,8 +20,8 @@ import { services } from '../lib/services';
 import type { ObjectStore } from '../lib/storage';
 import { PASSWORD, createVerifiedUser, mailTo, uniqueEmail, verificationTokenIn } from './support/accounts';
 import { invoke } from './support/events';
-import { fileUpload } from './support/multipart';
-import { smallJpeg } from './support/images';
+import { fileUpload } from '../scripts/support/multipart';
+import { smallJpeg } from '../scripts/support/images';
 
 const NEW_PASSWORD = 'a brand new passphrase';
 const me = (bearer: string) => invoke(getProfile, { method: 'GET', route: '/users/me', bearer });

@@ -14,9 +14,10 @@ import { handler as verifyEmail } from '../functions/verify-email';
 import type { MailMessage } from '../lib/mail';
 import { delivery } from '../lib/smtp';
 import { PASSWORD, mailTo, uniqueEmail, verificationTokenIn } from './support/accounts';
-import { invoke, type EventOptions, type InvokeResult } from './support/events';
-import { smallJpeg } from './support/images';
-import { fileUpload } from './support/multipart';
+import type { EventOptions } from '../scripts/support/events';
+import { invoke, type InvokeResult } from './support/events';
+import { smallJpeg } from '../scripts/support/images';
+import { fileUpload } from '../scripts/support/multipart';
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 

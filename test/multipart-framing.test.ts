@@ -11,8 +11,8 @@ import { HttpError } from '../lib/errors';
 import { parseMultipart, parseParameters } from '../lib/multipart';
 import { createVerifiedUser, type TestUser } from './support/accounts';
 import { invoke } from './support/events';
-import * as fx from './support/images';
-import { multipartBody } from './support/multipart';
+import * as fx from '../scripts/support/images';
+import { multipartBody } from '../scripts/support/multipart';
 
 let user: TestUser;
 let jpeg: Buffer;

@@ -4,7 +4,7 @@ import { replacePicture } from '../lib/picture-uploads';
 import { serviceUnavailable } from '../lib/errors';
 import { s3Store, type ObjectStore } from '../lib/storage';
 import { createVerifiedUser } from './support/accounts';
-import { smallJpeg } from './support/images';
+import { smallJpeg } from '../scripts/support/images';
 
 const keysUnder = async (prefix: string) => (await s3Store.list(prefix)).map((object) => object.key).sort();
 

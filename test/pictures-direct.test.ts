@@ -8,7 +8,7 @@ import { config } from '../lib/config';
 import { s3Store } from '../lib/storage';
 import { createVerifiedUser, type TestUser } from './support/accounts';
 import { invoke } from './support/events';
-import * as fixtures from './support/images';
+import * as fixtures from '../scripts/support/images';
 
 interface DirectUpload {
   url: string;

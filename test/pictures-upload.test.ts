@@ -7,8 +7,8 @@ import { config } from '../lib/config';
 import { s3Store } from '../lib/storage';
 import { createVerifiedUser, type TestUser } from './support/accounts';
 import { invoke } from './support/events';
-import * as fixtures from './support/images';
-import { fileUpload, formUpload, type FileFormOptions } from './support/multipart';
+import * as fixtures from '../scripts/support/images';
+import { fileUpload, formUpload, type FileFormOptions } from '../scripts/support/multipart';
 
 const SIZES = ['64', '200', '512'];
 

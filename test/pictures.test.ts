@@ -10,8 +10,8 @@ import { urlSigningWindow } from '../lib/profiles';
 import { s3Store } from '../lib/storage';
 import { createVerifiedUser, type TestUser } from './support/accounts';
 import { invoke } from './support/events';
-import * as fixtures from './support/images';
-import { fileUpload } from './support/multipart';
+import * as fixtures from '../scripts/support/images';
+import { fileUpload } from '../scripts/support/multipart';
 
 const keysUnder = async (prefix: string) => (await s3Store.list(prefix)).map((object) => object.key).sort();
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { S3Client, PutObjectCommand, GetBucketPolicyStatusCommand } from '@aws-sdk/client-s3';
 import { realPartAvailable } from './support/real-parts';
 import { startRgw, type RunningRgw } from './support/rgw';
-import * as fixtures from './support/images';
+import * as fixtures from '../scripts/support/images';
 
 // s3rver accepts any signature and ignores POST policies; Ceph RGW enforces both, as S3 does.
 if (realPartAvailable('rgw')) {
@@ -118,7 +118,7 @@ if (realPartAvailable('rgw')) {
     test('the picture flows: multipart upload, direct upload with the real presigned POST, confirm, redirect, delete', async () => {
       const { createVerifiedUser } = await import('./support/accounts');
       const { invoke } = await import('./support/events');
-      const { fileUpload } = await import('./support/multipart');
+      const { fileUpload } = await import('../scripts/support/multipart');
       const { handler: uploadUrl } = await import('../functions/upload-url');
       const { handler: confirmPicture } = await import('../functions/confirm-picture');
       const { handler: uploadPicture } = await import('../functions/upload-picture');

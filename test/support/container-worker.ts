@@ -1,5 +1,6 @@
 // The process behind test/support/container.ts: loads handlers on demand and invokes them.
-import { invoke, type EventOptions } from './events';
+import type { EventOptions } from '../../scripts/support/events';
+import { invoke } from './events';
 
 type Handler = Parameters<typeof invoke>[0];
 const handlers = new Map<string, Handler>();

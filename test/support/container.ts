@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { EventOptions, InvokeResult } from './events';
+import type { EventOptions } from '../../scripts/support/events';
+import type { InvokeResult } from './events';
 
 /**
  * A separate Node process with its own module instances and its own pg pool: one Lambda container.

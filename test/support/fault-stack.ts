@@ -17,8 +17,8 @@ import { startPostgres } from '../../scripts/stack/postgres';
 import { startS3 } from '../../scripts/stack/s3';
 import { runMigrations } from '../../scripts/migrations';
 import { invoke, type InvokeResult } from './events';
-import { smallJpeg } from './images';
-import { fileUpload } from './multipart';
+import { smallJpeg } from '../../scripts/support/images';
+import { fileUpload } from '../../scripts/support/multipart';
 import { testSettings } from './settings';
 
 export const PASSWORD = 'correct horse battery staple';
