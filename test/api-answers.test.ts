@@ -11,8 +11,8 @@ import { handler as updateProfile } from '../functions/update-profile';
 import { handler as uploadPicture } from '../functions/upload-picture';
 import { PASSWORD, createVerifiedUser, uniqueEmail } from './support/accounts';
 import { invoke } from './support/events';
-import { noisyJpeg } from './support/images';
-import { fileUpload } from './support/multipart';
+import { noisyJpeg } from '../scripts/support/images';
+import { fileUpload } from '../scripts/support/multipart';
 
 const me = (bearer?: string) => invoke(getProfile, { method: 'GET', route: '/users/me', bearer });
 const patch = (bearer: string, json: unknown) => invoke(updateProfile, { method: 'PATCH', route: '/users/me', json, bearer });
