@@ -27,7 +27,7 @@ const bytes = z
   })
   .refine((value) => value > 0, 'must be more than zero');
 
-/** "40000000", "40MP", "40 MP" → pixels. */
+/** "50000000", "50MP", "50 MP" → pixels. */
 const pixelsPattern = /^(\d+)\s*(mp)?$/i;
 const pixels = z
   .string()
@@ -93,7 +93,10 @@ const schema = z
       .pipe(z.array(z.email('must be a comma-separated list of email addresses')))
       .transform((addresses) => [...new Set(addresses)]),
     PICTURE_MAX_BYTES: bytes.default(5 * 1024 * 1024),
-    PICTURE_MAX_PIXELS: pixels.default(40_000_000),
+    // The presigned POST goes straight to the bucket, past API Gateway's ~6 MB request cap: room for phone photos.
+    PICTURE_DIRECT_MAX_BYTES: bytes.optional(),
+    // 50 MP covers the 48–50 MP main cameras of current phones.
+    PICTURE_MAX_PIXELS: pixels.default(50_000_000),
     PICTURE_SIZES: z
       .string()
       .regex(/^\s*\d+\s*(,\s*\d+\s*)*$/, 'must be whole numbers of pixels separated by commas')
@@ -114,12 +117,19 @@ const schema = z
     LOG_LEVEL: z.enum(['info', 'silent'], { error: 'must be info (one JSON line per request) or silent' }).default('info'),
     PICTURE_URL_TTL: duration.refine((seconds) => seconds <= 604800, 'must be at most 7d (the longest a presigned URL lives)').default(900),
   })
+  .refine((env) => env.PICTURE_DIRECT_MAX_BYTES === undefined || env.PICTURE_DIRECT_MAX_BYTES >= env.PICTURE_MAX_BYTES, {
+    message: 'must be at least PICTURE_MAX_BYTES: the direct upload is the route for the larger files',
+    path: ['PICTURE_DIRECT_MAX_BYTES'],
+  })
   .refine((env) => Boolean(env.S3_ACCESS_KEY_ID) === Boolean(env.S3_SECRET_ACCESS_KEY), {
     message: 'and S3_SECRET_ACCESS_KEY must be set together (or both left unset to use the function role)',
     path: ['S3_ACCESS_KEY_ID'],
   });
 
 type Env = z.infer<typeof schema>;
+
+/** PICTURE_DIRECT_MAX_BYTES when unset (or PICTURE_MAX_BYTES, if that is larger). */
+const DEFAULT_DIRECT_MAX_BYTES = 20 * 1024 * 1024;
 
 /** A good value per setting, shown next to every complaint about it. */
 const EXAMPLES: Record<string, string> = {
@@ -141,6 +151,7 @@ const EXAMPLES: Record<string, string> = {
   PUBLIC_BASE_URL: 'http://localhost:3000',
   VERIFY_REDIRECT_URL: 'https://app.example.com/verified',
   PICTURE_MAX_BYTES: '5MiB',
+  PICTURE_DIRECT_MAX_BYTES: '20MiB',
   PICTURE_MAX_PIXELS: '50MP',
   PICTURE_SIZES: '64,200,512',
   PICTURE_URL_TTL: '15m',
@@ -177,7 +188,15 @@ export interface Config {
   passwordResetTokenTtl: number;
   /** Seconds during which a rotated refresh token still refreshes (0 = never). */
   refreshReuseInterval: number;
-  pictures: { maxBytes: number; maxPixels: number; sizes: number[]; urlTtl: number };
+  pictures: {
+    /** Largest file through the API (multipart), which API Gateway caps near 6 MB anyway. */
+    maxBytes: number;
+    /** Largest file through the presigned POST and its confirm step; at least maxBytes. */
+    directMaxBytes: number;
+    maxPixels: number;
+    sizes: number[];
+    urlTtl: number;
+  };
   passwordHashing: { N: number; r: number; p: number };
 }
 
@@ -233,6 +252,7 @@ function toConfig(env: Env): Config {
     refreshReuseInterval: env.REFRESH_REUSE_INTERVAL,
     pictures: {
       maxBytes: env.PICTURE_MAX_BYTES,
+      directMaxBytes: env.PICTURE_DIRECT_MAX_BYTES ?? Math.max(DEFAULT_DIRECT_MAX_BYTES, env.PICTURE_MAX_BYTES),
       maxPixels: env.PICTURE_MAX_PIXELS,
       sizes: env.PICTURE_SIZES,
       urlTtl: env.PICTURE_URL_TTL,

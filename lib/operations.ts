@@ -252,7 +252,7 @@ export const operations: Operation[] = [
     operationId: 'createPictureUpload',
     tag: 'pictures',
     summary: 'A presigned POST straight to the bucket',
-    description: 'For files up to PICTURE_MAX_BYTES; then call /users/me/picture/confirm with the key.',
+    description: 'For files up to PICTURE_DIRECT_MAX_BYTES (20 MiB by default, `maxBytes` in the answer); then call /users/me/picture/confirm with the key.',
     auth: 'bearer',
     replies: { 200: { description: 'Where and how to upload.', json: reply.directUpload } },
   },

@@ -28,8 +28,10 @@ export async function replacePicture(
   objects: ObjectStore,
   /** Runs first in the commit's transaction (a manager's or admin's checks and audit entry). */
   within?: (db: Queryable, pictureId: string) => Promise<void>,
+  /** The route's limit: PICTURE_MAX_BYTES through the API, PICTURE_DIRECT_MAX_BYTES for a direct upload. */
+  maxBytes = config().pictures.maxBytes,
 ): Promise<UserRow> {
-  const { maxBytes, maxPixels, sizes } = config().pictures;
+  const { maxPixels, sizes } = config().pictures;
   if (bytes.byteLength > maxBytes) throw fileTooLarge(maxBytes);
   // Keys derive from the id as stored, never from the caller's spelling of it; known before the first put starts.
   const owner = await findUserById(userId);
@@ -74,15 +76,15 @@ export async function confirmDirectUpload(userId: string, key: string, objects: 
   if (!key.startsWith(prefix) || !isUuid(key.slice(prefix.length))) {
     throw forbidden('This key is not one of your uploads. Use the key from POST /users/me/picture/upload-url.');
   }
-  const { maxBytes } = config().pictures;
+  const { directMaxBytes } = config().pictures;
   let keepForRetry = false;
   try {
-    // s3rver ignores the POST policy, so the size is checked here as well as by S3.
-    const bytes = await objects.get(key, maxBytes).catch((error) => {
-      throw error instanceof ObjectTooLargeError ? fileTooLarge(maxBytes) : error;
+    // Checked here as well as by the POST policy: s3rver ignores policies, and a grant's policy is as old as the grant.
+    const bytes = await objects.get(key, directMaxBytes).catch((error) => {
+      throw error instanceof ObjectTooLargeError ? fileTooLarge(directMaxBytes) : error;
     });
     if (!bytes) throw new HttpError(400, 'missing_file', 'Nothing was uploaded under this key (or it was already used).');
-    return await replacePicture(userId, bytes, objects);
+    return await replacePicture(userId, bytes, objects, undefined, directMaxBytes);
   } catch (error) {
     keepForRetry = error instanceof HttpError && error.status === 503;
     throw error;

@@ -80,7 +80,7 @@ export const DIRECT_UPLOAD_TTL_SECONDS = 300;
 export const incomingPrefix = (userId: string) => `incoming/${userId}/`;
 
 export async function createDirectUpload(userId: string, objects: ObjectStore) {
-  const { maxBytes } = config().pictures;
+  const maxBytes = config().pictures.directMaxBytes;
   const key = `${incomingPrefix(userId)}${randomUUID()}`;
   const { url, fields } = await objects.presignPost(key, maxBytes, DIRECT_UPLOAD_TTL_SECONDS);
   return { url, fields, key, expiresIn: DIRECT_UPLOAD_TTL_SECONDS, maxBytes };

@@ -52,7 +52,8 @@ export const pageHeaders = (csp: string): Record<string, string> => ({
 const assetUrl = (asset: StaticAsset) => `/assets/${asset.name}`;
 
 export function appPage({ files }: StaticAssets): string {
-  const { maxBytes } = config().pictures;
+  // Files past the multipart route's reach go through the direct upload, so the page's limit is that route's.
+  const maxBytes = config().pictures.directMaxBytes;
   return `<!doctype html>
 <html lang="en">
 <head>

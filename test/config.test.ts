@@ -15,7 +15,7 @@ describe('settings', () => {
     expect(config.jwt.accessTokenTtl).toBe(900);
     expect(config.jwt.refreshTokenTtl).toBe(30 * 86400);
     expect(config.verificationTokenTtl).toBe(86400);
-    expect(config.pictures).toEqual({ maxBytes: 5 * 1024 * 1024, maxPixels: 40_000_000, sizes: [64, 200, 512], urlTtl: 900 });
+    expect(config.pictures).toEqual({ maxBytes: 5 * 1024 * 1024, directMaxBytes: 20 * 1024 * 1024, maxPixels: 50_000_000, sizes: [64, 200, 512], urlTtl: 900 });
     expect(config.publicBaseUrl).toBe('http://localhost:3000');
     expect(config.s3.credentials).toBeUndefined();
     expect(config.s3.endpoint).toBeUndefined();
@@ -79,6 +79,15 @@ describe('settings messages name the variable, show the value and give an exampl
     expect(parseConfig({ ...valid, PICTURE_MAX_BYTES: '5MiB' }).pictures.maxBytes).toBe(5 * 1024 * 1024);
     expect(parseConfig({ ...valid, PICTURE_MAX_BYTES: '5 MB' }).pictures.maxBytes).toBe(5_000_000);
     expect(problem({ PICTURE_MAX_BYTES: 'lots' })).toMatch(/PICTURE_MAX_BYTES="lots" must be a number of bytes.*\(e\.g\. PICTURE_MAX_BYTES=5MiB\)/);
+  });
+
+  test('the direct upload has its own, larger limit, never below PICTURE_MAX_BYTES', () => {
+    expect(parseConfig({ ...valid, PICTURE_DIRECT_MAX_BYTES: '15MiB' }).pictures).toMatchObject({ maxBytes: 5 * 1024 * 1024, directMaxBytes: 15 * 1024 * 1024 });
+    // Unset, it follows a PICTURE_MAX_BYTES raised past its default.
+    expect(parseConfig({ ...valid, PICTURE_MAX_BYTES: '30MiB' }).pictures.directMaxBytes).toBe(30 * 1024 * 1024);
+    expect(problem({ PICTURE_MAX_BYTES: '8MiB', PICTURE_DIRECT_MAX_BYTES: '6MiB' })).toMatch(
+      /PICTURE_DIRECT_MAX_BYTES="6MiB" must be at least PICTURE_MAX_BYTES.*\(e\.g\. PICTURE_DIRECT_MAX_BYTES=20MiB\)/,
+    );
   });
 
   test('megapixels are understood for the pixel limit', () => {

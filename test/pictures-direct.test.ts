@@ -61,17 +61,17 @@ describe('POST /users/me/picture/upload-url', () => {
       fields: expect.objectContaining({ key: response.json.key, Policy: expect.any(String), 'X-Amz-Signature': expect.any(String) }),
       key: expect.stringMatching(new RegExp(`^incoming/${user.id}/[0-9a-f-]{36}$`)),
       expiresIn: expect.any(Number),
-      maxBytes: config().pictures.maxBytes,
+      maxBytes: 20 * 1024 * 1024,
     });
     expect(response.json.expiresIn).toBeGreaterThan(0);
   });
 
-  test('the policy limits the upload to PICTURE_MAX_BYTES and to this key', async () => {
+  test('the policy limits the upload to PICTURE_DIRECT_MAX_BYTES (20 MiB by default) and to this key', async () => {
     const { fields, key } = (await requestUploadUrl(user.accessToken)).json as DirectUpload;
 
     const policy = JSON.parse(Buffer.from(fields.Policy!, 'base64').toString('utf8'));
     expect(policy.conditions).toEqual(
-      expect.arrayContaining([['content-length-range', 1, config().pictures.maxBytes], { key }]),
+      expect.arrayContaining([['content-length-range', 1, config().pictures.directMaxBytes], { key }]),
     );
   });
 
@@ -161,15 +161,38 @@ describe('POST /users/me/picture/confirm', () => {
     expect(await keysUnder('defaults/avatar/')).toHaveLength(3);
   });
 
-  test('an upload over PICTURE_MAX_BYTES (the store did not enforce the policy) is 413 and deleted', async () => {
+  test('a 50 MP phone photo of about 9 MB (past the multipart limit) becomes the picture', async () => {
+    const photo = await fixtures.photo50mp();
+    expect(photo.byteLength).toBeGreaterThan(config().pictures.maxBytes);
+    const key = await uploadDirectly(user, photo);
+
+    const response = await confirm(user, key);
+
+    expect(response.status).toBe(200);
+    const large = await (await fetch(response.json.picture.variants['512'])).arrayBuffer();
+    expect(await sharp(Buffer.from(large)).metadata()).toMatchObject({ format: 'webp', width: 512, height: 512 });
+    expect(await exists(key)).toBe(false);
+  });
+
+  test('a JPEG just over 50 MP is 422 image_too_large naming the limit, and deleted', async () => {
+    const key = await uploadDirectly(user, await fixtures.flatJpeg(8200, 6200));
+
+    const response = await confirm(user, key);
+
+    expect(response.status).toBe(422);
+    expect(response.json.error).toMatchObject({ code: 'image_too_large', message: expect.stringContaining('at most 50 megapixels') });
+    expect(await exists(key)).toBe(false);
+  });
+
+  test('an upload over PICTURE_DIRECT_MAX_BYTES (the store did not enforce the policy) is 413 and deleted', async () => {
     const jpeg = await fixtures.smallJpeg();
-    const key = await uploadDirectly(user, Buffer.concat([jpeg, Buffer.alloc(config().pictures.maxBytes + 1 - jpeg.length)]));
+    const key = await uploadDirectly(user, Buffer.concat([jpeg, Buffer.alloc(config().pictures.directMaxBytes + 1 - jpeg.length)]));
     const before = (await profileOf(user)).picture.url;
 
     const response = await confirm(user, key);
 
     expect(response.status).toBe(413);
-    expect(response.json.error.code).toBe('file_too_large');
+    expect(response.json.error).toMatchObject({ code: 'file_too_large', message: 'The picture is larger than 20 MiB.' });
     expect(await exists(key)).toBe(false);
     expect(new URL((await profileOf(user)).picture.url).pathname).toBe(new URL(before).pathname);
   });

@@ -73,6 +73,26 @@ export function cameraPhoto12mp(): Promise<Buffer> {
   return photoCache;
 }
 
+let photo50mpCache: Promise<Buffer> | undefined;
+
+/**
+ * A 50 MP phone photo (8160×6120, 49.9 MP, as a 50 MP sensor stores it), about 9 MB: noise drawn at 1/8 and
+ * enlarged, so that it compresses like a camera picture rather than like flat colour or pure noise. Built once
+ * per process (a few seconds).
+ */
+export function photo50mp(): Promise<Buffer> {
+  photo50mpCache ??= sharp({ create: { width: 1020, height: 765, channels: 3, background: '#6080a0', noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+    .png()
+    .toBuffer()
+    .then((small) => sharp(small).resize(8160, 6120, { kernel: 'cubic' }).jpeg({ quality: 85 }).toBuffer());
+  return photo50mpCache;
+}
+
+/** A flat JPEG of width × height: cheap to build however many pixels it has. */
+export function flatJpeg(width: number, height: number, colour: Rgb = BLUE): Promise<Buffer> {
+  return solid(width, height, colour).jpeg().toBuffer();
+}
+
 /** A 2000×2000 PNG holding a smooth two-way gradient. */
 export function largePng(): Promise<Buffer> {
   const gradient = Buffer.from(
