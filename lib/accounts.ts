@@ -8,6 +8,14 @@ import { mayReadEmail, toProfile, type Profile } from './profiles';
 import { password as passwordSchema, type profileChangesBody, type registerBody } from './schemas';
 import { startSession, type SessionOrigin, type TokenPair } from './sessions';
 import { createPasswordResetLink } from './lifecycle';
+import {
+  clearFailuresOf,
+  deleteAttempt,
+  deleteFailuresOutsideWindow,
+  insertAttemptCountingEarlier,
+  lockAttemptsOf,
+  LOGIN_MAX_FAILURES,
+} from './login-failures';
 import type { UrlSigner } from './url-signer';
 import { hashOpaqueToken, isUuid, newOpaqueToken, opaqueTokenPattern, type AccessClaims } from './tokens';
 import {
@@ -21,8 +29,7 @@ import {
 
 export type { TokenPair } from './sessions';
 
-export const LOGIN_MAX_FAILURES = 5;
-export const LOGIN_WINDOW_SECONDS = 15 * 60;
+export { LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS } from './login-failures';
 export const MAIL_INTERVAL_SECONDS = 60;
 
 const invalidToken = () => new HttpError(400, 'invalid_token', 'This verification link is invalid, already used or expired.');
@@ -277,22 +284,11 @@ export async function verifyEmail(token: string, password?: string): Promise<Use
  * attempt's count statement starts after the previous attempt committed its row, and so sees it.
  */
 async function recordAttempt(email: string, db: Database): Promise<{ attemptId: string; retryAfter: number }> {
-  const rows = await db.transaction(async (client) => {
-    await client.query(`select pg_advisory_xact_lock(hashtextextended('login_failures:' || $1, 0))`, [email]);
-    const result = await client.query<{ id: string; earlier: number; retry_after: number | null }>(
-      `with attempt as (insert into login_failures (email) values ($1) returning id)
-       select attempt.id, count(recent.failed_at)::int as earlier,
-              ceil(extract(epoch from (min(recent.failed_at) + make_interval(secs => $2) - now())))::int as retry_after
-       from attempt left join lateral (
-         select failed_at from login_failures
-         where email = $1 and id < attempt.id and failed_at > now() - make_interval(secs => $2)
-         order by id desc limit $3) recent on true
-       group by attempt.id`,
-      [email, LOGIN_WINDOW_SECONDS, LOGIN_MAX_FAILURES],
-    );
-    return result.rows;
+  const attempt = await db.transaction(async (client) => {
+    await lockAttemptsOf(client, email);
+    return insertAttemptCountingEarlier(client, email);
   });
-  const { id, earlier, retry_after } = rows[0]!;
+  const { id, earlier, retry_after } = attempt;
   return { attemptId: id, retryAfter: earlier >= LOGIN_MAX_FAILURES ? Math.max(1, retry_after ?? 1) : 0 };
 }
 
@@ -301,7 +297,7 @@ export async function login(email: string, password: string, db: Database = data
   const { attemptId, retryAfter } = await recordAttempt(email, db);
   if (retryAfter > 0) {
     // A refused attempt is not a failure of its own: the lock ends when the window passes, not later.
-    await db.query('delete from login_failures where id = $1', [attemptId]);
+    await deleteAttempt(db, attemptId);
     const minutes = Math.ceil(retryAfter / 60);
     const wait = retryAfter < 60 ? `${retryAfter} second${retryAfter === 1 ? '' : 's'}` : `${minutes} minute${minutes === 1 ? '' : 's'}`;
     throw new HttpError(429, 'too_many_attempts', `Too many failed logins for this account. Try again in ${wait}.`, {
@@ -312,12 +308,11 @@ export async function login(email: string, password: string, db: Database = data
   // Unknown emails are checked against a dummy hash so both failures take the same time.
   const passwordMatches = await verifyPassword(password, user?.password_hash ?? (await dummyPasswordHash(config().passwordHashing)));
   if (!user || !passwordMatches) {
-    // The attempt's row stays as the failure; rows older than the window are dropped on the way
-    // (an index on failed_at keeps this to the few rows that just aged out).
-    await db.query(`delete from login_failures where failed_at < now() - make_interval(secs => $1)`, [LOGIN_WINDOW_SECONDS]);
+    // The attempt's row stays as the failure; rows older than the window are dropped on the way.
+    await deleteFailuresOutsideWindow(db);
     throw invalidCredentials();
   }
-  await db.query(`delete from login_failures where email = $1`, [email]);
+  await clearFailuresOf(db, email);
   if (!user.email_verified_at) {
     throw new HttpError(403, 'email_not_verified', 'Confirm your email address first: use the link we mailed you, or ask for a new one.');
   }

@@ -6,7 +6,7 @@ import { revokeAllSessions } from './sessions';
  * in the same transaction. The actor's role is read from the database, not the token: a demoted admin's
  * 15-minute token must not keep its powers.
  */
-import { LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS } from './accounts';
+import { clearFailuresOf, lockedUntilColumn } from './login-failures';
 import { recordAudit, type AuditChanges } from './audit';
 import { encodeCursor } from './cursor';
 import { isUniqueViolation, query, transaction, type Queryable } from './db';
@@ -37,17 +37,6 @@ const lastAdmin = () =>
 const nicknameTaken = () =>
   new HttpError(409, 'nickname_taken', 'This nickname is already taken.', { details: { nickname: 'is already taken' } });
 const noSuchUser = () => notFound('No user with this id.');
-
-/**
- * The login throttle as the admin sees it: locked while the last LOGIN_MAX_FAILURES failures all lie
- * within the window, until the oldest of them leaves it (what login's 429 Retry-After counts down to).
- */
-const lockedUntilColumn = `(
-  select case when count(*) >= ${LOGIN_MAX_FAILURES} then min(recent.failed_at) + make_interval(secs => ${LOGIN_WINDOW_SECONDS}) end
-  from (select failed_at from login_failures f
-        where f.email = u.email and f.failed_at > now() - make_interval(secs => ${LOGIN_WINDOW_SECONDS})
-        order by f.failed_at desc limit ${LOGIN_MAX_FAILURES}) recent
-) as locked_until`;
 
 const adminColumns = `${userColumns
   .split(', ')
@@ -304,7 +293,7 @@ export async function unlockUser(context: WriteContext, id: string | undefined):
   await transaction(async (db) => {
     const { actor, target } = await lockForWrite(db, context.viewer, targetId);
     authorize(actor, 'users.unlock', { id: target.id, role: target.role });
-    await db.query('delete from login_failures where email = $1', [target.email]);
+    await clearFailuresOf(db, target.email);
     await recordAudit(db, {
       actorId: actor.id,
       action: 'user.unlock',

@@ -1,7 +1,7 @@
 import { config } from './config';
 import { query } from './db';
 import { logEvent } from './log';
-import { LOGIN_WINDOW_SECONDS } from './accounts';
+import { LOGIN_WINDOW_SECONDS } from './login-failures';
 import { purgeStorageLeftovers } from './lifecycle';
 import type { ObjectStore, StoredObject } from './storage';
 

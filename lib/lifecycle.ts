@@ -3,7 +3,7 @@
  * Every step that proves a mailbox or a password ends the sessions it must (lib/sessions.ts).
  */
 import { config } from './config';
-import { query, transaction, isUniqueViolation, type Queryable } from './db';
+import { db as pooled, query, transaction, isUniqueViolation, type Queryable } from './db';
 import { HttpError, unauthorized } from './errors';
 import {
   emailChangeMail,
@@ -22,7 +22,8 @@ import type { ObjectStore } from './storage';
 import { hashOpaqueToken, newOpaqueToken, opaqueTokenPattern, type AccessClaims } from './tokens';
 import { findUserByEmail, findUserById, type UserRow } from './users';
 import { logEvent } from './log';
-import { claimMailSlot, mailOncePerInterval, LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS } from './accounts';
+import { claimMailSlot, mailOncePerInterval } from './accounts';
+import { clearFailuresOf, insertFailure, LOGIN_MAX_FAILURES, recentFailuresOf } from './login-failures';
 
 const invalidResetToken = () => new HttpError(400, 'invalid_token', 'This password reset link is invalid, already used or expired.');
 const invalidEmailChangeToken = () => new HttpError(400, 'invalid_token', 'This email change link is invalid, already used or expired.');
@@ -39,14 +40,7 @@ const samePasswordAsEmail = () =>
  * account's login throttle, so a stolen access token cannot be used to guess the password.
  */
 export async function checkCurrentPassword(user: UserRow, password: string): Promise<void> {
-  const { rows } = await query<{ failures: number; retry_after: number | null }>(
-    `select count(*)::int as failures,
-            ceil(extract(epoch from (min(failed_at) + make_interval(secs => $2) - now())))::int as retry_after
-     from (select failed_at from login_failures where email = $1 and failed_at > now() - make_interval(secs => $2)
-           order by failed_at desc limit $3) recent`,
-    [user.email, LOGIN_WINDOW_SECONDS, LOGIN_MAX_FAILURES],
-  );
-  const { failures, retry_after } = rows[0]!;
+  const { failures, retry_after } = await recentFailuresOf(pooled, user.email);
   if (failures >= LOGIN_MAX_FAILURES) {
     const seconds = Math.max(1, retry_after ?? 1);
     throw new HttpError(429, 'too_many_attempts', `Too many wrong passwords. Try again in ${Math.ceil(seconds / 60)} minute(s).`, {
@@ -54,7 +48,7 @@ export async function checkCurrentPassword(user: UserRow, password: string): Pro
     });
   }
   if (!(await verifyPassword(password, user.password_hash))) {
-    await query('insert into login_failures (email) values ($1)', [user.email]);
+    await insertFailure(pooled, user.email);
     throw wrongPassword();
   }
 }
@@ -122,7 +116,7 @@ export async function resetPassword(token: string, newPassword: string): Promise
     if (!updated) return undefined;
     if (newPassword.trim().toLowerCase() === updated.email) throw samePasswordAsEmail();
     await revokeAllSessions(userId, {}, db);
-    await db.query('delete from login_failures where email = $1', [updated.email]);
+    await clearFailuresOf(db, updated.email);
     await voidPendingTokens(db, userId, ['password_reset_tokens', 'verification_tokens', 'email_change_tokens']);
     return updated;
   });
