@@ -13,6 +13,7 @@ import {
   passwordResetMail,
   accountExistsMail,
   type Mailer,
+  type MailMessage,
 } from './mail';
 import { hashPassword, verifyPassword } from './passwords';
 import { revokeAllSessions, startSession, type SessionOrigin, type TokenPair } from './sessions';
@@ -68,14 +69,41 @@ async function voidPendingTokens(db: Queryable, userId: string, tables: PendingT
 
 // ---------------------------------------------------------------- forgot / reset password
 
+/** A token row a mail is about to carry: deleted again if the mail cannot be sent. */
+interface IssuedToken {
+  table: 'password_reset_tokens' | 'email_change_tokens';
+  hash: Buffer;
+}
+
 /** A reset link for the account (1 h by default); only the token's SHA-256 is stored. */
-export async function createPasswordResetLink(userId: string, db: Queryable = { query }): Promise<string> {
+export async function createPasswordResetLink(userId: string, db: Queryable = { query }, issued: IssuedToken[] = []): Promise<string> {
   const { token, hash } = newOpaqueToken();
   await db.query(
     `insert into password_reset_tokens (token_hash, user_id, expires_at) values ($1, $2, now() + make_interval(secs => $3))`,
     [hash, userId, config().passwordResetTokenTtl],
   );
+  issued.push({ table: 'password_reset_tokens', hash });
   return `${config().publicBaseUrl}/auth/reset-password?token=${encodeURIComponent(token)}`;
+}
+
+/**
+ * mailOncePerInterval for a mail whose link is a new token. A failed send answers 503, and a 503 must mean
+ * nothing changed: the token rows are deleted again (a server that failed after accepting the message may
+ * still deliver it; that link then says "invalid" instead of resetting a password or moving an address
+ * behind a request the caller was told had failed). The mail slot is given back by mailOncePerInterval.
+ */
+async function mailCarryingNewTokens(email: string, mailer: Mailer, compose: (issued: IssuedToken[]) => Promise<MailMessage>) {
+  const issued: IssuedToken[] = [];
+  try {
+    await mailOncePerInterval(email, mailer, () => compose(issued));
+  } catch (error) {
+    for (const { table, hash } of issued) {
+      await query(`delete from ${table} where token_hash = $1`, [hash]).catch((cleanUpError) => {
+        logEvent('could not delete the token of an unsent mail', { table, error: (cleanUpError as Error).name });
+      });
+    }
+    throw error;
+  }
 }
 
 /** 202 for every email: a known account gets a reset link (at most one mail a minute), unknown gets nothing. */
@@ -87,7 +115,9 @@ export async function forgotPassword(email: string, mailer: Mailer): Promise<voi
     await release?.();
     return mailer.check();
   }
-  await mailOncePerInterval(user.email, mailer, async () => passwordResetMail(user.email, await createPasswordResetLink(user.id), config().passwordResetTokenTtl));
+  await mailCarryingNewTokens(user.email, mailer, async (issued) =>
+    passwordResetMail(user.email, await createPasswordResetLink(user.id, { query }, issued), config().passwordResetTokenTtl),
+  );
 }
 
 /**
@@ -159,16 +189,17 @@ export async function requestEmailChange(viewer: AccessClaims, newEmail: string,
   }
   const owner = await findUserByEmail(newEmail);
   if (owner?.email_verified_at) {
-    await mailOncePerInterval(owner.email, mailer, async () => accountExistsMail(owner.email, await createPasswordResetLink(owner.id)));
+    await mailCarryingNewTokens(owner.email, mailer, async (issued) => accountExistsMail(owner.email, await createPasswordResetLink(owner.id, { query }, issued)));
     return;
   }
-  await mailOncePerInterval(newEmail, mailer, async () => {
+  await mailCarryingNewTokens(newEmail, mailer, async (issued) => {
     const { token, hash } = newOpaqueToken();
     await query(
       `insert into email_change_tokens (token_hash, user_id, new_email, session_id, expires_at)
        values ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
       [hash, user.id, newEmail, viewer.sessionId, config().verificationTokenTtl],
     );
+    issued.push({ table: 'email_change_tokens', hash });
     return emailChangeMail(newEmail, `${config().publicBaseUrl}/auth/confirm-email?token=${encodeURIComponent(token)}`, config().verificationTokenTtl);
   });
   await mailer.send(emailChangeNoticeMail(user.email, newEmail)).catch((error) => {
@@ -280,7 +311,11 @@ export async function deleteAccount(userId: string, objects: ObjectStore): Promi
   return deleted;
 }
 
-/** The storage half of a deletion, after its commit; failures stay recorded for a later pass. */
+/**
+ * The storage half of a deletion, after its commit; failures stay recorded for a later pass. The first
+ * failure ends the attempt: the store is down or hanging, and each further call would only add its
+ * timeout to the answer of a deletion that has already happened.
+ */
 export async function cleanUpObjectsOf(userId: string, objects: ObjectStore): Promise<void> {
   for (const prefix of userPrefixes(userId)) {
     try {
@@ -288,6 +323,7 @@ export async function cleanUpObjectsOf(userId: string, objects: ObjectStore): Pr
       await query('delete from storage_leftovers where prefix = $1', [prefix]);
     } catch (error) {
       logEvent('could not delete the objects of a deleted account; recorded for later', { userId, prefix, error: (error as Error).name });
+      return;
     }
   }
   // Storage answers again: clear what earlier deletions left.
