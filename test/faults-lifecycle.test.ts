@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { PASSWORD, keysUnder, mailTo, timed, uniqueEmail, unavailableShape, useFaultStack, type App, type FaultStack } from './support/fault-stack';
 import { invoke, type InvokeResult } from './support/events';
-import { smallJpeg } from './support/images';
-import { fileUpload } from './support/multipart';
+import { smallJpeg } from '../scripts/support/images';
+import { fileUpload } from '../scripts/support/multipart';
 
 type Handler = Parameters<typeof invoke>[0];
 let stack: FaultStack;
