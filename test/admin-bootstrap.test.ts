@@ -9,14 +9,13 @@ const boss = `boss-${tag}@example.test`;
 const earlier = `earlier-${tag}@example.test`;
 process.env.ADMIN_EMAILS = ` ${boss.toUpperCase()}, ${earlier} `;
 
-const { createVerifiedUser, PASSWORD } = await import('./support/accounts');
-const { seedUser } = await import('./support/admin');
+const { registerVerifiedUser, PASSWORD, seedUser } = await import('./support/accounts');
 const { invoke } = await import('./support/events');
 const { handler: login } = await import('../functions/login');
 const { handler: getProfile } = await import('../functions/get-profile');
 
 test('a listed address is admin once verified; others are not', async () => {
-  const [admin, plain] = await Promise.all([createVerifiedUser({ email: boss }), createVerifiedUser()]);
+  const [admin, plain] = await Promise.all([registerVerifiedUser({ email: boss }), registerVerifiedUser()]);
   expect((await invoke(getProfile, { method: 'GET', route: '/users/me', bearer: admin.accessToken })).json.role).toBe('admin');
   expect((await invoke(getProfile, { method: 'GET', route: '/users/me', bearer: plain.accessToken })).json.role).toBe('user');
 });

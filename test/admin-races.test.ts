@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
 import { userListQuery } from '../lib/admin';
 import { PASSWORD } from './support/accounts';
-import { seedUser } from './support/admin';
+import { seedUser } from './support/accounts';
 import { startContainer, type Container } from './support/container';
 import { scratchDatabase, type ScratchDatabase } from './support/databases';
 

@@ -5,8 +5,8 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import { handler as login } from '../functions/login';
 import { handler as refresh } from '../functions/refresh';
 import { query } from '../lib/db';
-import { createVerifiedUser, PASSWORD, type TestUser } from './support/accounts';
-import { adminRoutes, seedUser } from './support/admin';
+import { createVerifiedUser, PASSWORD, seedUser, type TestUser } from './support/accounts';
+import { adminRoutes } from './support/admin';
 import { invoke } from './support/events';
 
 const loginAs = (email: string, password = PASSWORD) => invoke(login, { method: 'POST', route: '/auth/login', json: { email, password } });

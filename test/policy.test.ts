@@ -4,8 +4,8 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { decide, type Action } from '../lib/policy';
 import type { Role } from '../lib/tokens';
-import { createVerifiedUser, type TestUser } from './support/accounts';
-import { adminRoutes, seedUser } from './support/admin';
+import { createVerifiedUser, seedUser, type TestUser } from './support/accounts';
+import { adminRoutes } from './support/admin';
 import type { InvokeResult } from './support/events';
 
 type Caller = 'anonymous' | Role;

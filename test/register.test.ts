@@ -5,7 +5,7 @@ import { handler as resend } from '../functions/resend-verification';
 import { handler as verifyEmail } from '../functions/verify-email';
 import { query } from '../lib/db';
 import { readMails } from '../scripts/stack/mail';
-import { PASSWORD, createVerifiedUser, mailTo, uniqueEmail, verificationTokenIn } from './support/accounts';
+import { PASSWORD, registerVerifiedUser, mailTo, uniqueEmail, verificationTokenIn } from './support/accounts';
 import { invoke } from './support/events';
 
 const registerWith = (json: unknown, headers?: Record<string, string>) =>
@@ -63,7 +63,7 @@ describe('POST /auth/register', () => {
   });
 
   test('a known verified email answers the same 202 and gets an "account exists" mail, not a new account', async () => {
-    const existing = await createVerifiedUser();
+    const existing = await registerVerifiedUser();
     await query('delete from mail_throttle where email = $1', [existing.email]);
     const response = await registerWith({ email: existing.email, password: 'another password 123' });
     expect(response.status).toBe(202);
@@ -191,7 +191,7 @@ describe('registering an address someone else registered first (not yet confirme
   });
 
   test('a known email with a taken nickname answers 202 like any known email, not 409', async () => {
-    const owner = await createVerifiedUser();
+    const owner = await registerVerifiedUser();
     const { rows } = await query<{ nickname: string }>('select nickname from users where email = $1', [owner.email]);
     const taken = rows[0]!.nickname;
     await query('delete from mail_throttle where email = $1', [owner.email]);
