@@ -7,7 +7,7 @@ import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
 import { mayReadEmail, toProfile, type Profile } from './profiles';
 import { password as passwordSchema, type profileChangesBody, type registerBody } from './schemas';
 import { startSession, type SessionOrigin, type TokenPair } from './sessions';
-import { createPasswordResetLink } from './lifecycle';
+import { createPasswordResetLink, lockAccount } from './lifecycle';
 import {
   clearFailuresOf,
   deleteAttempt,
@@ -250,6 +250,8 @@ export async function verifyEmail(token: string, password?: string): Promise<Use
   const { user_id: userId } = found[0];
   const claim = await chooseClaim(userId, password, found[0].email);
   const user = await transaction(async (db) => {
+    // The account before its tokens, the order a password reset locks in (lib/lifecycle.ts lockAccount).
+    await lockAccount(db, userId);
     const consumed = await db.query(
       `update verification_tokens set used_at = now() where token_hash = $1 and used_at is null and expires_at > now() returning user_id`,
       [tokenHash],

@@ -60,6 +60,17 @@ async function signedInUser(viewer: AccessClaims): Promise<UserRow> {
   return user;
 }
 
+/**
+ * Locks the account row before any of its token rows. Every transaction that consumes one kind of token
+ * and voids the others (reset, email confirmation, verification) takes the locks in this order; token
+ * first would deadlock a reset against a confirmation racing it (each holding its token, waiting for the
+ * other's). Returns the row's email, or undefined when the account is gone.
+ */
+export async function lockAccount(db: Queryable, userId: string): Promise<{ email: string } | undefined> {
+  const { rows } = await db.query<{ email: string }>('select email from users where id = $1 for update', [userId]);
+  return rows[0];
+}
+
 type PendingTokenTable = 'password_reset_tokens' | 'verification_tokens' | 'email_change_tokens';
 
 /** Makes every unused token of these kinds of the account unusable (a proven mailbox or password supersedes them). */
@@ -128,11 +139,19 @@ export async function forgotPassword(email: string, mailer: Mailer): Promise<voi
 export async function resetPassword(token: string, newPassword: string): Promise<UserRow> {
   if (!opaqueTokenPattern.test(token)) throw invalidResetToken();
   const passwordHash = await hashPassword(newPassword, config().passwordHashing);
+  const tokenHash = hashOpaqueToken(token);
   const user = await transaction(async (db) => {
+    const { rows: found } = await db.query<{ user_id: string }>(
+      'select user_id from password_reset_tokens where token_hash = $1 and used_at is null and expires_at > now()',
+      [tokenHash],
+    );
+    if (!found[0]) return undefined;
+    await lockAccount(db, found[0].user_id);
+    // Taken only now, under the account's lock: of two resets with one token, the second finds it used.
     const { rows } = await db.query<{ user_id: string }>(
       `update password_reset_tokens set used_at = now()
        where token_hash = $1 and used_at is null and expires_at > now() returning user_id`,
-      [hashOpaqueToken(token)],
+      [tokenHash],
     );
     if (!rows[0]) return undefined;
     const userId = rows[0].user_id;
@@ -214,16 +233,22 @@ export async function requestEmailChange(viewer: AccessClaims, newEmail: string,
  */
 export async function confirmEmailChange(token: string, mailer: Mailer): Promise<UserRow> {
   if (!opaqueTokenPattern.test(token)) throw invalidEmailChangeToken();
+  const tokenHash = hashOpaqueToken(token);
   const outcome = await transaction(async (db) => {
+    const { rows: found } = await db.query<{ user_id: string }>(
+      'select user_id from email_change_tokens where token_hash = $1 and used_at is null and expires_at > now()',
+      [tokenHash],
+    );
+    if (!found[0]) return undefined;
+    const before = await lockAccount(db, found[0].user_id);
+    if (!before) return undefined;
     const { rows } = await db.query<{ user_id: string; new_email: string; session_id: string | null }>(
       `update email_change_tokens set used_at = now()
        where token_hash = $1 and used_at is null and expires_at > now() returning user_id, new_email, session_id`,
-      [hashOpaqueToken(token)],
+      [tokenHash],
     );
     const change = rows[0];
     if (!change) return undefined;
-    const { rows: before } = await db.query<{ email: string }>('select email from users where id = $1 for update', [change.user_id]);
-    if (!before[0]) return undefined;
     await db.query('delete from users where email = $1 and email_verified_at is null', [change.new_email]);
     try {
       await db.query('savepoint change_email');
@@ -235,7 +260,7 @@ export async function confirmEmailChange(token: string, mailer: Mailer): Promise
       await db.query('release savepoint change_email');
       await revokeAllSessions(change.user_id, { keep: change.session_id ?? undefined }, db);
       await voidPendingTokens(db, change.user_id, ['email_change_tokens', 'password_reset_tokens']);
-      return { user: after[0]!, oldEmail: before[0].email };
+      return { user: after[0]!, oldEmail: before.email };
     } catch (error) {
       if (!isUniqueViolation(error, 'users_email_key')) throw error;
       // A confirmed account took the address meanwhile: it stays theirs.
