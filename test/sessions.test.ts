@@ -1,6 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { randomUUID } from 'node:crypto';
-import { SignJWT, UnsecuredJWT, decodeJwt } from 'jose';
+import { decodeJwt } from 'jose';
 import { query } from '../lib/db';
 import { hashOpaqueToken } from '../lib/tokens';
 import { handler as getProfile } from '../functions/get-profile';
@@ -11,21 +10,6 @@ import { invoke } from './support/events';
 
 const refreshWith = (refreshToken: unknown) => invoke(refresh, { method: 'POST', route: '/auth/refresh', json: { refreshToken } });
 const me = (bearer: string) => invoke(getProfile, { method: 'GET', route: '/users/me', bearer });
-const secret = () => new TextEncoder().encode(process.env.JWT_SECRET!);
-
-/** A token signed with the real secret; each test changes one thing about it. */
-async function forge(options: { sub: string; sid?: string; alg?: string; iss?: string; aud?: string; exp?: number | null; typ?: string; header?: Record<string, unknown>; key?: Uint8Array }) {
-  const jwt = new SignJWT({ role: 'admin', sid: options.sid ?? randomUUID() })
-    .setProtectedHeader({ alg: options.alg ?? 'HS256', typ: options.typ ?? 'at+jwt', ...options.header })
-    .setSubject(options.sub)
-    .setIssuer(options.iss ?? process.env.JWT_ISSUER!)
-    .setAudience(options.aud ?? process.env.JWT_AUDIENCE!)
-    .setIssuedAt()
-    .setJti('forged');
-  if (options.exp !== null) jwt.setExpirationTime(options.exp ?? '5m');
-  return jwt.sign(options.key ?? secret());
-}
-
 describe('POST /auth/refresh', () => {
   /** As if the token had been rotated long ago: past REFRESH_REUSE_INTERVAL. */
   const ageRotation = (refreshToken: string) =>
@@ -106,60 +90,5 @@ describe('POST /auth/logout', () => {
     for (const json of [{}, { refreshToken: 42 }, { refreshToken: null }]) {
       expect((await invoke(logout, { method: 'POST', route: '/auth/logout', json })).status).toBe(204);
     }
-  });
-});
-
-describe('Bearer access tokens', () => {
-  test('a missing or malformed Authorization header is 401 unauthorized', async () => {
-    for (const authorization of [undefined, 'Basic abc', 'Bearer', 'Bearer not.a.jwt']) {
-      const response = await invoke(getProfile, { method: 'GET', route: '/users/me', headers: authorization ? { authorization } : {} });
-      expect(response.status).toBe(401);
-      expect(response.json.error.code).toBe('unauthorized');
-    }
-  });
-
-  test('a correctly forged token is accepted (the forging helper itself is sound)', async () => {
-    const user = await createVerifiedUser();
-    const sid = decodeJwt(user.accessToken).sid as string;
-    const response = await me(await forge({ sub: user.id, sid }));
-    expect(response.status).toBe(200);
-    // The role comes from the account, not from the token: the forged "admin" claim grants nothing.
-    expect(response.json.role).toBe('user');
-  });
-
-  test.each([
-    ['another algorithm (HS512)', { alg: 'HS512' }],
-    ['a wrong issuer', { iss: 'someone-else' }],
-    ['a wrong audience', { aud: 'another-api' }],
-    ['no exp', { exp: null }],
-    ['an expired exp', { exp: Math.floor(Date.now() / 1000) - 10 }],
-    ['another secret', { key: new TextEncoder().encode('y'.repeat(32)) }],
-    ['a kid header', { header: { kid: 'key-1' } }],
-    ['a jku header', { header: { jku: 'https://evil.example/jwks.json' } }],
-    ['a wrong typ', { typ: 'JWT' }],
-  ])('a token with %s is 401', async (_, change) => {
-    const user = await createVerifiedUser();
-    const response = await me(await forge({ sub: user.id, sid: decodeJwt(user.accessToken).sid as string, ...(change as object) }));
-    expect(response.status).toBe(401);
-    expect(response.json.error.code).toBe('unauthorized');
-  });
-
-  test('alg "none" is 401', async () => {
-    const user = await createVerifiedUser();
-    const unsigned = new UnsecuredJWT({ role: 'admin' }).setSubject(user.id).setIssuer(process.env.JWT_ISSUER!).setAudience(process.env.JWT_AUDIENCE!).setExpirationTime('5m').encode();
-    expect((await me(unsigned)).status).toBe(401);
-  });
-
-  test('a changed claim breaks the signature: 401', async () => {
-    const user = await createVerifiedUser();
-    const [header, payload, signature] = user.accessToken.split('.');
-    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
-    const tampered = Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url');
-    expect((await me(`${header}.${tampered}.${signature}`)).status).toBe(401);
-  });
-
-  test('a refresh token used as a Bearer token is 401', async () => {
-    const user = await createVerifiedUser();
-    expect((await me(user.refreshToken)).status).toBe(401);
   });
 });
