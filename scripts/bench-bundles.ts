@@ -12,12 +12,12 @@
 // test/package.test.ts packages the same way.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { inflateRawSync } from 'node:zlib';
 import { median, ms, table } from './bench-support';
+import { extractZip, readZip, type ZipArchive } from './zip';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 /** The pinned Node 24 (the `node` devDependency), whatever runs this script. */
@@ -63,9 +63,9 @@ export interface CloudFormationTemplate {
  * command a user runs. The package step runs `npm ci` and the sharp install for linux-x64 inside
  * the copy's .esbuild/.build, so it needs the npm registry.
  */
-export async function packageForDeploy(options: { stage?: string; timeoutMs?: number; sourceDir?: string } = {}): Promise<PackagedService> {
-  const { stage = 'prod', timeoutMs = 240_000, sourceDir = ROOT } = options;
-  const copyDir = await mkdtemp(path.join(tmpdir(), 'portrait-package-'));
+export async function packageForDeploy(options: { stage?: string; timeoutMs?: number; sourceDir?: string; parentDir?: string } = {}): Promise<PackagedService> {
+  const { stage = 'prod', timeoutMs = 240_000, sourceDir = ROOT, parentDir = tmpdir() } = options;
+  const copyDir = await mkdtemp(path.join(parentDir, 'portrait-package-'));
   const remove = () => rm(copyDir, { recursive: true, force: true });
   try {
     for (const entry of await readdir(sourceDir)) {
@@ -81,19 +81,22 @@ export async function packageForDeploy(options: { stage?: string; timeoutMs?: nu
       env: { ...process.env, PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}` },
       timeoutMs,
     });
-    const seconds = (performance.now() - started) / 1000;
-
-    const outDir = path.join(copyDir, '.serverless');
-    const template = JSON.parse(await readFile(path.join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')) as CloudFormationTemplate;
-    const zips = new Map<string, ZipArchive>();
-    for (const file of (await readdir(outDir)).filter((name) => name.endsWith('.zip')).sort()) {
-      zips.set(file.slice(0, -'.zip'.length), readZip(await readFile(path.join(outDir, file))));
-    }
-    return { copyDir, outDir, template, zips, seconds, remove };
+    return await loadPackage(copyDir, (performance.now() - started) / 1000);
   } catch (error) {
     await remove();
     throw error;
   }
+}
+
+/** The template and zips of a copy packaged by packageForDeploy (e.g. in another process). */
+export async function loadPackage(copyDir: string, seconds: number): Promise<PackagedService> {
+  const outDir = path.join(copyDir, '.serverless');
+  const template = JSON.parse(await readFile(path.join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')) as CloudFormationTemplate;
+  const zips = new Map<string, ZipArchive>();
+  for (const file of (await readdir(outDir)).filter((name) => name.endsWith('.zip')).sort()) {
+    zips.set(file.slice(0, -'.zip'.length), readZip(await readFile(path.join(outDir, file))));
+  }
+  return { copyDir, outDir, template, zips, seconds, remove: () => rm(copyDir, { recursive: true, force: true }) };
 }
 
 /** Runs a command to completion; its output goes into the error when it fails or times out. */
@@ -119,76 +122,6 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
       else reject(new Error(`${path.basename(command)} ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${output}`));
     });
   });
-}
-
-// ------------------------------------------------------------------ zip files
-
-export interface ZipEntry {
-  name: string;
-  /** Uncompressed size in bytes. */
-  size: number;
-  compressedSize: number;
-}
-
-export interface ZipArchive {
-  /** The zip's own size in bytes. */
-  bytes: number;
-  /** Files only (directory entries are left out). */
-  entries: ZipEntry[];
-  read(name: string): Buffer;
-}
-
-/**
- * A small reader for the zips serverless-esbuild writes (no zip64, stored or deflated entries):
- * the central directory gives names and sizes, each local header the data.
- */
-export function readZip(zip: Buffer): ZipArchive {
-  let end = zip.length - 22;
-  while (end >= 0 && zip.readUInt32LE(end) !== 0x06054b50) end--;
-  if (end < 0) throw new Error('not a zip file: no end of central directory');
-  const count = zip.readUInt16LE(end + 10);
-  let at = zip.readUInt32LE(end + 16);
-  if (count === 0xffff || at === 0xffffffff) throw new Error('zip64 archives are not supported');
-
-  const located = new Map<string, { entry: ZipEntry; method: number; localHeader: number }>();
-  for (let index = 0; index < count; index++) {
-    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`bad central directory entry ${index}`);
-    const method = zip.readUInt16LE(at + 10);
-    const compressedSize = zip.readUInt32LE(at + 20);
-    const size = zip.readUInt32LE(at + 24);
-    const nameLength = zip.readUInt16LE(at + 28);
-    const extraLength = zip.readUInt16LE(at + 30);
-    const commentLength = zip.readUInt16LE(at + 32);
-    const localHeader = zip.readUInt32LE(at + 42);
-    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
-    if (!name.endsWith('/')) located.set(name, { entry: { name, size, compressedSize }, method, localHeader });
-    at += 46 + nameLength + extraLength + commentLength;
-  }
-
-  return {
-    bytes: zip.length,
-    entries: [...located.values()].map(({ entry }) => entry),
-    read(name) {
-      const found = located.get(name);
-      if (!found) throw new Error(`${name} is not in the zip`);
-      const { entry, method, localHeader } = found;
-      const start = localHeader + 30 + zip.readUInt16LE(localHeader + 26) + zip.readUInt16LE(localHeader + 28);
-      const data = zip.subarray(start, start + entry.compressedSize);
-      if (method === 0) return Buffer.from(data);
-      if (method === 8) return inflateRawSync(data);
-      throw new Error(`${name}: unsupported compression method ${method}`);
-    },
-  };
-}
-
-/** Writes every file of the archive under `dir`. */
-export async function extractZip(archive: ZipArchive, dir: string): Promise<void> {
-  for (const { name } of archive.entries) {
-    const target = path.resolve(dir, name);
-    if (!target.startsWith(path.resolve(dir) + path.sep)) throw new Error(`${name} points outside the archive`);
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target, archive.read(name));
-  }
 }
 
 // ------------------------------------------------------------------ the template

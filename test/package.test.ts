@@ -2,27 +2,28 @@
 // sharp (linux-x64) only where images are decoded, no dev tooling in any zip, IAM limited to the
 // picture bucket, secrets only as Secrets Manager references, every route of DESIGN.md.
 //
-// The package is built in a temporary copy of the project (scripts/bench-bundles.ts,
+// The package is built once per test run, shared with test/lambda-runtime.test.ts
+// (test/support/packaged.ts), in a temporary copy of the project (scripts/bench-bundles.ts,
 // packageForDeploy): serverless-esbuild always works in `<service>/.esbuild` and deletes it when
 // done, which would break the `serverless offline` of test/e2e.test.ts running next to this file.
 // Packaging needs the npm registry (the package step runs `npm ci` and the sharp install).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { beforeAll, describe, expect, test } from '@jest/globals';
 import {
   IMAGE_FUNCTIONS,
   ROOT,
   bundleComposition,
   connectionCounter,
-  extractZip,
   importInFreshNode,
   importSettings,
-  packageForDeploy,
   packagedFunctions,
   type PackagedFunction,
   type PackagedService,
 } from '../scripts/bench-bundles';
+import { extractZip } from '../scripts/zip';
+import { sharedPackage } from './support/packaged';
 
 /** DESIGN.md's route table: route key → the serverless.yml function that serves it. */
 const ROUTES: Record<string, string> = {
@@ -105,15 +106,11 @@ interface Statement {
 }
 
 beforeAll(async () => {
-  packaged = await packageForDeploy({ stage: 'prod', timeoutMs: 230_000 });
+  packaged = await sharedPackage();
   functions = packagedFunctions(packaged.template);
   const role = resource('IamRoleLambdaExecution');
   statements = role.Properties.Policies.flatMap((policy: { PolicyDocument: { Statement: Statement[] } }) => policy.PolicyDocument.Statement);
 }, 240_000);
-
-afterAll(async () => {
-  await packaged?.remove();
-});
 
 function resource(logicalId: string) {
   const found = packaged.template.Resources[logicalId];
