@@ -4,6 +4,7 @@ import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { config } from './config';
 import { HttpError, serviceUnavailable } from './errors';
 import { logRequest } from './log';
 import { authenticate, type AccessClaims, type VerifiedAccessToken } from './tokens';
@@ -273,6 +274,9 @@ export function endpoint<Body = undefined, Query = undefined>(
   options: EndpointOptions<Body, Query>,
   run: (request: ApiRequest<Body, Query>) => Promise<ApiResponse>,
 ) {
+  // Every setting is checked while the function loads, so that a bad one fails the cold start
+  // (Lambda reports it as an init error naming the variable) instead of its first request.
+  config();
   const bodyType = options.bodyType ?? (options.body ? 'json' : 'none');
   const stack: MiddlewareObj<ApiEvent, ApiResponse, Error, Context>[] = [boundary()];
   if (options.auth) stack.push(requireViewer(options.authorize));
