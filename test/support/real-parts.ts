@@ -10,7 +10,11 @@ export { REAL_PARTS, findBinary };
 export function realPartAvailable(part: keyof typeof REAL_PARTS): boolean {
   const missing = REAL_PARTS[part].binaries.filter((binary) => !findBinary(binary));
   if (missing.length === 0) return true;
-  const howTo = `${missing.join(', ')} not installed: ${REAL_PARTS[part].install} (Debian 12; as root)`;
+  return realPartMissing(part, `${missing.join(', ')} not installed: ${REAL_PARTS[part].install} (Debian 12; as root)`);
+}
+
+/** The same for a part that is not a Debian binary (e.g. an npm package): `howTo` says what is missing and how to get it. */
+export function realPartMissing(part: string, howTo: string): false {
   if (process.env.PORTRAIT_REAL_PARTS === 'required') {
     test(`${part} is installed (PORTRAIT_REAL_PARTS=required)`, () => {
       throw new Error(howTo);
