@@ -12,9 +12,9 @@ import { InitFailed, runtimeClientInstalled, startFunction, type InvocationResul
 import { extractZip } from '../scripts/zip';
 import { createVerifiedUser, mailTo, uniqueEmail, type TestUser } from './support/accounts';
 import { expectDocumented } from './support/contract';
-import { httpEvent, type EventOptions } from './support/events';
-import { smallJpeg } from './support/images';
-import { fileUpload } from './support/multipart';
+import { httpEvent, type EventOptions } from '../scripts/support/events';
+import { smallJpeg } from '../scripts/support/images';
+import { fileUpload } from '../scripts/support/multipart';
 import { sharedPackage } from './support/packaged';
 import { realPartMissing } from './support/real-parts';
 
