@@ -12,7 +12,7 @@ import { HttpError } from './errors';
 // memory-capped Lambda. Process-wide, which is what a Lambda container wants.
 sharp.cache(false);
 
-export type ImageType = 'jpeg' | 'png' | 'gif' | 'webp';
+export type ImageType = 'jpeg' | 'png' | 'gif' | 'webp' | 'avif';
 
 export interface RenderOptions {
   /** Largest accepted width × height of the input (first frame for animations). */
@@ -34,17 +34,44 @@ const TYPE_BY_EXTENSION: Readonly<Record<string, ImageType>> = {
   apng: 'png',
   gif: 'gif',
   webp: 'webp',
+  avif: 'avif',
 };
 
-const unsupportedMediaType = () =>
-  new HttpError(415, 'unsupported_media_type', 'Only JPEG, PNG, GIF and WebP images are accepted.');
+const ACCEPTED_TYPES = 'JPEG, PNG, GIF, WebP and AVIF';
+
+const unsupportedMediaType = () => new HttpError(415, 'unsupported_media_type', `Only ${ACCEPTED_TYPES} images are accepted.`);
+
+// sharp's prebuilt libheif decodes AV1 (AVIF) only, not HEVC: an iPhone's HEIC cannot be read, so say how to get a JPEG.
+const heicRefused = () =>
+  new HttpError(
+    415,
+    'unsupported_media_type',
+    `HEIC/HEIF images are not accepted: send the picture as JPEG. On an iPhone, Settings → Camera → Formats → Most Compatible takes new photos as JPEG; for an existing photo, export or share it as JPEG first. Accepted: ${ACCEPTED_TYPES}.`,
+  );
 
 /** Decides the type from magic bytes only; names and declared types are never consulted. */
 export async function detectImageType(bytes: Uint8Array): Promise<ImageType> {
   const detected = bytes.byteLength === 0 ? undefined : await fileTypeFromBuffer(bytes);
+  if (detected?.ext === 'avif' || detected?.ext === 'heic') return heifContainerType(bytes);
   const type = detected && TYPE_BY_EXTENSION[detected.ext];
   if (!type) throw unsupportedMediaType();
   return type;
+}
+
+const AVIF_BRANDS = new Set(['avif', 'avis']);
+
+/**
+ * AVIF and HEIC share the HEIF container (ISO-BMFF). file-type reads the major brand only, so an AVIF whose
+ * major brand is the generic `mif1` would pass for HEIC: an `avif`/`avis` brand anywhere in the `ftyp` box
+ * makes it AVIF (libheif then decodes it by its codec, and a HEVC payload fails to decode: 422).
+ */
+function heifContainerType(bytes: Uint8Array): ImageType {
+  const box = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const boxSize = Math.min(box.readUInt32BE(0), box.length, 256);
+  const brands = [box.toString('latin1', 8, 12)];
+  for (let offset = 16; offset + 4 <= boxSize; offset += 4) brands.push(box.toString('latin1', offset, offset + 4));
+  if (brands.some((brand) => AVIF_BRANDS.has(brand))) return 'avif';
+  throw heicRefused();
 }
 
 /**
@@ -208,7 +235,7 @@ async function encodeSquares(square: RawSquare, sizes: number[], onVariant?: Var
 }
 
 // Messages libvips and sharp give for input that is not a decodable image of
-// an accepted type (collected by fuzzing JPEG, PNG, GIF and WebP inputs).
+// an accepted type (collected by fuzzing JPEG, PNG, GIF, WebP and AVIF inputs).
 // Anything else is our fault or the machine's and stays a 500.
 const INVALID_IMAGE_MESSAGES = [
   /^Input buffer has corrupt header/,
@@ -219,6 +246,7 @@ const INVALID_IMAGE_MESSAGES = [
   /^(?:vips)?s?png: /,
   /^gifload(?:_buffer)?: /,
   /^webp\w*: /,
+  /^heif\w*: /,
 ];
 
 const imageTooLarge = (maxPixels: number, cause?: unknown) =>
@@ -236,7 +264,13 @@ const invalidImage = (cause: unknown) =>
 function translateDecodeError(error: unknown, maxPixels: number): unknown {
   if (!(error instanceof Error)) return error;
   if (error.message.startsWith('Input image exceeds pixel limit')) return imageTooLarge(maxPixels, error);
-  if (INVALID_IMAGE_MESSAGES.some((pattern) => pattern.test(error.message))) return invalidImage(error);
+  // libvips notes each read past the input's end (heifload on a cut or damaged file) before the loader's
+  // own message; when decodes fail side by side, another failure may take that message from libvips' shared
+  // error buffer, leaving only these notes. Either way the input is at fault.
+  const lines = error.message.split('\n').filter((line) => line !== '');
+  const loaderLines = lines.filter((line) => !/^source: bad seek to \d+$/.test(line));
+  if (lines.length > 0 && loaderLines.length === 0) return invalidImage(error);
+  if (INVALID_IMAGE_MESSAGES.some((pattern) => pattern.test(loaderLines.join('\n')))) return invalidImage(error);
   return error;
 }
 

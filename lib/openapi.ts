@@ -77,7 +77,7 @@ function operationObject(operation: Operation): ZodOpenApiOperationObject {
       required: true,
       content: {
         'multipart/form-data': {
-          schema: z.object({ file: z.string().meta({ contentMediaType: 'application/octet-stream', description: 'The image (JPEG, PNG, GIF or WebP).' }) }),
+          schema: z.object({ file: z.string().meta({ contentMediaType: 'application/octet-stream', description: 'The image (JPEG, PNG, GIF, WebP or AVIF).' }) }),
         },
       },
     };

@@ -197,7 +197,7 @@ export const operations: Operation[] = [
     operationId: 'uploadMyPicture',
     tag: 'pictures',
     summary: 'Upload your picture (multipart, field `file`)',
-    description: 'JPEG, PNG, GIF or WebP, decided by the bytes. Behind API Gateway up to about 4 MB; larger files go through upload-url.',
+    description: 'JPEG, PNG, GIF, WebP or AVIF, decided by the bytes (HEIC is 415 with how to send JPEG instead). Behind API Gateway up to about 4 MB; larger files go through upload-url.',
     auth: 'bearer',
     body: { multipart: true },
     replies: { 200: profileReply },

@@ -270,7 +270,6 @@ describe('other formats wearing an image label (image/jpeg, .jpg)', () => {
     ['PSD', async () => fx.psdHeader()],
     ['JPEG 2000', async () => fx.jpeg2000Header()],
     ['HEIC', async () => fx.heicHeader()],
-    ['AVIF', () => fx.smallAvif()],
     ['BMP', async () => fx.smallBmp()],
     ['SVG with a script', async () => fx.svgDocument()],
     ['HTML', async () => fx.htmlDocument()],
@@ -315,7 +314,7 @@ describe('pixel and frame bombs', () => {
     await expectUploadRefused(fileUpload(fx.pngClaimingDimensions(100_000, 100_000)), 422, 'image_too_large');
   });
 
-  test('a complete 10000×10000 PNG of 12 KB (100 MP, over the 40 MP limit) is 422 image_too_large, quickly', async () => {
+  test('a complete 10000×10000 PNG of 12 KB (100 MP, over the 50 MP limit) is 422 image_too_large, quickly', async () => {
     const bomb = realPixelBombPng();
     expect(bomb.length).toBeLessThan(64 * 1024);
     const started = performance.now();
@@ -325,6 +324,16 @@ describe('pixel and frame bombs', () => {
 
   test('a JPEG whose frame header claims 60000×60000 is 422 image_too_large', async () => {
     await expectUploadRefused(fileUpload(await jpegClaimingDimensions()), 422, 'image_too_large');
+  });
+
+  test('an AVIF whose size box claims 100000×100000 is 422 image_too_large', async () => {
+    await expectUploadRefused(fileUpload(await fx.avifClaimingDimensions(100_000, 100_000), { contentType: 'image/avif' }), 422, 'image_too_large');
+  });
+
+  test('an AVIF claiming 7000×7000 (under the limit) over 16×16 of data is 422 invalid_image, quickly', async () => {
+    const started = performance.now();
+    await expectUploadRefused(fileUpload(await fx.avifClaimingDimensions(7000, 7000), { contentType: 'image/avif' }), 422, 'invalid_image');
+    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   test('a GIF of 3000 frames is processed quickly and only its first frame is kept', async () => {

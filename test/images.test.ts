@@ -24,6 +24,7 @@ describe('detectImageType', () => {
     ['png', fixtures.transparentPng],
     ['gif', fixtures.animatedGif],
     ['webp', fixtures.blueWebp],
+    ['avif', fixtures.smallAvif],
   ])('recognises %s by its magic bytes', async (type, build) => {
     expect(await detectImageType(await build())).toBe(type);
   });
@@ -32,14 +33,32 @@ describe('detectImageType', () => {
     expect(await detectImageType(await fixtures.animatedPng())).toBe('png');
   });
 
+  test('treats an AVIF whose major brand is the generic mif1 as AVIF (its ftyp also lists avif)', async () => {
+    const avif = Buffer.from(await fixtures.smallAvif());
+    avif.write('mif1', 8, 'latin1');
+
+    expect(await detectImageType(avif)).toBe('avif');
+  });
+
+  test.each([
+    ['heic', fixtures.heicHeader()],
+    ['mif1 without an avif brand', fixtures.heicHeader('mif1', ['mif1', 'heic'])],
+    ['heix', fixtures.heicHeader('heix', ['mif1', 'heix'])],
+  ])('rejects HEIC (%s) as 415 saying how to send JPEG instead', async (_name, bytes) => {
+    const error = await rejectionOf(detectImageType(bytes));
+
+    expect(error).toMatchObject({ status: 415, code: 'unsupported_media_type' });
+    expect(error.message).toMatch(/^HEIC\/HEIF images are not accepted: send the picture as JPEG\./);
+    expect(error.message).toContain('Settings → Camera → Formats → Most Compatible');
+    expect(error.message).toContain('JPEG, PNG, GIF, WebP and AVIF');
+  });
+
   test.each([
     ['SVG', fixtures.svgDocument],
     ['HTML', fixtures.htmlDocument],
     ['plain text', fixtures.plainText],
     ['PDF', fixtures.pdfHeader],
     ['TIFF', fixtures.smallTiff],
-    ['AVIF', fixtures.smallAvif],
-    ['HEIC', fixtures.heicHeader],
     ['BMP', fixtures.smallBmp],
     ['PSD', fixtures.psdHeader],
     ['JPEG 2000', fixtures.jpeg2000Header],
@@ -49,7 +68,7 @@ describe('detectImageType', () => {
     const error = await rejectionOf(detectImageType(await build()));
 
     expect(error).toMatchObject({ status: 415, code: 'unsupported_media_type' });
-    expect(error.message).toMatch(/JPEG, PNG, GIF and WebP/);
+    expect(error.message).toBe('Only JPEG, PNG, GIF, WebP and AVIF images are accepted.');
   });
 });
 
@@ -117,6 +136,24 @@ describe('renderVariants', () => {
     expect(fixtures.isNear(await fixtures.pixelAt(variant, 32, 32), fixtures.BLUE)).toBe(true);
   });
 
+  test('renders an AVIF upload (decoded by libheif) to square WebP with its colours in place', async () => {
+    const variants = await renderVariants(await fixtures.photoAvif(), OPTIONS);
+    const large = variants.get(512)!;
+
+    expect(await sharp(large).metadata()).toMatchObject({ format: 'webp', width: 512, height: 512 });
+    expect(fixtures.isNear(await fixtures.pixelAt(large, 256, 60), fixtures.RED)).toBe(true);
+    expect(fixtures.isNear(await fixtures.pixelAt(large, 256, 450), fixtures.BLUE)).toBe(true);
+  });
+
+  test('renders a 10-bit AVIF (HDR-capable phones and cameras write them) to 8-bit WebP', async () => {
+    const tenBit = await sharp(await fixtures.photoAvif()).avif({ bitdepth: 10 }).toBuffer();
+    expect((await sharp(tenBit).metadata()).bitsPerSample).toBe(10);
+
+    const variant = (await renderVariants(tenBit, OPTIONS)).get(64)!;
+
+    expect(fixtures.isNear(await fixtures.pixelAt(variant, 32, 56), fixtures.BLUE)).toBe(true);
+  });
+
   test('enlarges a picture smaller than the largest size to exact squares', async () => {
     const variants = await renderVariants(await fixtures.smallJpeg(100, 80), OPTIONS);
 
@@ -171,12 +208,13 @@ describe('renderVariants', () => {
     await expect(renderVariants(await fixtures.smallJpeg(), { ...OPTIONS, maxPixels: 0 })).rejects.toThrow(RangeError);
   });
 
-  test('answers every damaged JPEG, PNG, GIF and WebP with variants or a 422', async () => {
+  test('answers every damaged JPEG, PNG, GIF, WebP and AVIF with variants or a 422', async () => {
     const originals = [
       await fixtures.smallJpeg(48, 32),
       await fixtures.transparentPng(),
       await fixtures.animatedGif(48, 32),
       await fixtures.blueWebp(),
+      await fixtures.photoAvif(),
     ];
     let seed = 7;
     const random = (below: number) => {

@@ -205,7 +205,7 @@ describe('POST /users/me/picture/confirm', () => {
 
     expect(response.status).toBe(415);
     expect(response.json.error.code).toBe('unsupported_media_type');
-    expect(response.json.error.message).toMatch(/JPEG, PNG, GIF and WebP/);
+    expect(response.json.error.message).toMatch(/JPEG, PNG, GIF, WebP and AVIF/);
     expect(await exists(key)).toBe(false);
     expect(await keysUnder(`pictures/${user.id}/`)).toEqual(picturesBefore);
   });

@@ -115,6 +115,7 @@ describe('POST /users/me/picture with the other accepted types', () => {
     ['a PNG with alpha', fixtures.transparentPng, 'image/png'],
     ['an animated GIF', () => fixtures.animatedGif(), 'image/gif'],
     ['a WebP', fixtures.blueWebp, 'image/webp'],
+    ['an AVIF made by sharp', () => fixtures.photoAvif(), 'image/avif'],
   ])('%s becomes three square WebP variants', async (_name, build, contentType) => {
     const response = await upload(user.accessToken, await build(), { filename: 'upload', contentType });
 
@@ -294,7 +295,16 @@ describe('refused uploads change neither the bucket nor the profile', () => {
 
     expect(response.status).toBe(415);
     expect(response.json.error.code).toBe('unsupported_media_type');
-    expect(response.json.error.message).toMatch(/JPEG, PNG, GIF and WebP/);
+    expect(response.json.error.message).toMatch(/JPEG, PNG, GIF, WebP and AVIF/);
+    await expectNothingChanged();
+  });
+
+  test('an iPhone HEIC is 415 unsupported_media_type saying how to send JPEG instead', async () => {
+    const response = await upload(user.accessToken, fixtures.heicHeader(), { filename: 'IMG_0001.HEIC', contentType: 'image/heic' });
+
+    expect(response.status).toBe(415);
+    expect(response.json.error.code).toBe('unsupported_media_type');
+    expect(response.json.error.message).toMatch(/^HEIC\/HEIF images are not accepted: send the picture as JPEG\. On an iPhone, Settings → Camera → Formats → Most Compatible/);
     await expectNothingChanged();
   });
 

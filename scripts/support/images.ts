@@ -227,9 +227,31 @@ export function smallAvif(): Promise<Buffer> {
   return solid(16, 16, BLUE).avif().toBuffer();
 }
 
-/** The ISO-BMFF `ftyp` box a HEIC file starts with (sharp's prebuilt libheif cannot encode HEVC). */
-export function heicHeader(): Buffer {
-  return Buffer.concat([Buffer.from('00000018', 'hex'), Buffer.from('ftypheic\0\0\0\0mif1heic', 'latin1'), Buffer.alloc(64)]);
+/** A 16×16 AVIF whose `ispe` box (the size libheif reports) claims width × height. */
+export async function avifClaimingDimensions(width: number, height: number): Promise<Buffer> {
+  const avif = Buffer.from(await smallAvif());
+  const ispe = avif.indexOf('ispe', 0, 'latin1');
+  avif.writeUInt32BE(width, ispe + 8);
+  avif.writeUInt32BE(height, ispe + 12);
+  return avif;
+}
+
+/** A 320×240 AVIF with grain, made by sharp (libheif + aom): the top half RED, the bottom half BLUE. */
+export function photoAvif(width = 320, height = 240): Promise<Buffer> {
+  return sharp(grainyRaw(width, height, (y) => (y < height / 2 ? RED : BLUE)), { raw: { width, height, channels: 3 } })
+    .avif({ quality: 70, effort: 2 })
+    .toBuffer();
+}
+
+/**
+ * The ISO-BMFF `ftyp` box a HEIC file starts with, then zeros (sharp's prebuilt libheif cannot encode HEVC);
+ * an iPhone writes major brand `heic` with compatible brands `mif1`, `heic`.
+ */
+export function heicHeader(major = 'heic', compatible = ['mif1', 'heic']): Buffer {
+  const box = Buffer.from(`ftyp${major}\0\0\0\0${compatible.join('')}`, 'latin1');
+  const size = Buffer.alloc(4);
+  size.writeUInt32BE(box.length + 4);
+  return Buffer.concat([size, box, Buffer.alloc(64)]);
 }
 
 /** A 2×2 24-bit Windows bitmap. */

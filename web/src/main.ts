@@ -17,7 +17,7 @@ import { field, formValues, h, showFieldErrors } from './dom';
 
 // Multipart through API Gateway stops near 6 MB after base64: above this the browser uploads straight to storage.
 const MULTIPART_LIMIT = 4 * 1024 * 1024;
-const ACCEPTED_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
+const ACCEPTED_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif'];
 const maxBytes = Number(document.body.dataset.maxBytes) || 5 * 1024 * 1024;
 
 const main = document.getElementById('main')!;
@@ -196,11 +196,12 @@ function pictureSection(profile: Profile) {
   const fileInput = input('file', 'file', { accept: ACCEPTED_TYPES.join(','), class: 'visually-hidden', id: 'picture-file' });
   const send = h('button', { type: 'button', class: 'primary', disabled: true }, 'Upload picture');
   const remove = h('button', { type: 'button', class: 'danger', disabled: profile.picture.default }, 'Remove picture');
-  const note = h('p', { class: 'hint', id: 'drop-hint' }, `JPEG, PNG, GIF or WebP, up to ${Math.round(maxBytes / 1024 / 1024)} MB.`);
+  const note = h('p', { class: 'hint', id: 'drop-hint' }, `JPEG, PNG, GIF, WebP or AVIF, up to ${Math.round(maxBytes / 1024 / 1024)} MB.`);
 
   const choose = (file: File | undefined) => {
     if (!file) return;
-    if (!ACCEPTED_TYPES.includes(file.type)) return say('Choose a JPEG, PNG, GIF or WebP image.', 'error');
+    if (/^image\/hei[cf]/.test(file.type)) return say('HEIC photos cannot be used: choose a JPEG (on an iPhone, Settings → Camera → Formats → Most Compatible, or export the photo as JPEG).', 'error');
+    if (!ACCEPTED_TYPES.includes(file.type)) return say('Choose a JPEG, PNG, GIF, WebP or AVIF image.', 'error');
     if (file.size > maxBytes) return say(`This file is larger than ${Math.round(maxBytes / 1024 / 1024)} MB.`, 'error');
     chosen = file;
     if (previewUrl) URL.revokeObjectURL(previewUrl);
