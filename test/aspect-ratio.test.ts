@@ -80,7 +80,7 @@ describe('through POST /users/me/picture', () => {
       method: 'POST',
       route: '/users/me/picture',
       bearer: user.accessToken,
-      ...fileUpload(fx.pngClaimingDimensions(1, 50_000_000)),
+      ...fileUpload(fx.pngClaimingDimensions(1, 50_000_001)),
     });
     expect(response.status).toBe(422);
     expect(response.json.error.code).toBe('image_too_large');
