@@ -7,7 +7,7 @@ import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
 import { mayReadEmail, toProfile, type Profile } from './profiles';
 import { password as passwordSchema, type profileChangesBody, type registerBody } from './schemas';
 import { startSession, type SessionOrigin, type TokenPair } from './sessions';
-import { createPasswordResetLink, lockAccount } from './lifecycle';
+import { createPasswordResetLink } from './lifecycle';
 import {
   clearFailuresOf,
   deleteAttempt,
@@ -19,10 +19,14 @@ import {
 import type { UrlSigner } from './url-signer';
 import { hashOpaqueToken, isUuid, newOpaqueToken, opaqueTokenPattern, type AccessClaims } from './tokens';
 import {
+  deleteExpiredRegistrations,
   findUserByEmail,
   findUserById,
   generateNickname,
   insertUserIfNew,
+  lockAccount,
+  markEmailVerified,
+  recordLogin,
   updateUserProfile,
   type UserRow,
 } from './users';
@@ -117,14 +121,7 @@ async function sendVerification(user: UserRow, registration: Registration | null
  * more than VERIFICATION_TOKEN_TTL ago has expired, the account is dropped and its email and nickname are free.
  */
 async function dropExpiredRegistrations(email: string, nickname: string | undefined): Promise<void> {
-  await query(
-    `delete from users u
-     where u.email_verified_at is null
-       and (u.email = $1 or ($2::text is not null and lower(u.nickname) = lower($2)))
-       and u.created_at < now() - make_interval(secs => $3)
-       and not exists (select 1 from verification_tokens t where t.user_id = u.id and t.expires_at > now())`,
-    [email, nickname ?? null, config().verificationTokenTtl],
-  );
+  await deleteExpiredRegistrations(pooled, email, nickname, config().verificationTokenTtl);
 }
 
 /**
@@ -250,7 +247,7 @@ export async function verifyEmail(token: string, password?: string): Promise<Use
   const { user_id: userId } = found[0];
   const claim = await chooseClaim(userId, password, found[0].email);
   const user = await transaction(async (db) => {
-    // The account before its tokens, the order a password reset locks in (lib/lifecycle.ts lockAccount).
+    // The account before its tokens, the order a password reset locks in (lib/users.ts lockAccount).
     await lockAccount(db, userId);
     const consumed = await db.query(
       `update verification_tokens set used_at = now() where token_hash = $1 and used_at is null and expires_at > now() returning user_id`,
@@ -259,18 +256,7 @@ export async function verifyEmail(token: string, password?: string): Promise<Use
     if (!consumed.rows[0]) return undefined;
     await db.query('update verification_tokens set used_at = now() where user_id = $1 and used_at is null', [userId]);
     // ADMIN_EMAILS: an address listed there becomes an admin once its mailbox is proven.
-    const verified = await db.query<UserRow>(
-      `update users set email_verified_at = now(), password_hash = $2, first_name = $3, last_name = $4,
-         nickname = case
-           when lower(nickname) = lower($5) then nickname
-           when $5 is not null and not exists (select 1 from users o where lower(o.nickname) = lower($5) and o.id <> $1) then $5
-           else $6 end,
-         role = case when email = any($7::text[]) then 'admin' else role end,
-         updated_at = now()
-       where id = $1 and email_verified_at is null returning *`,
-      [userId, claim.passwordHash, claim.firstName, claim.lastName, claim.nickname, generateNickname(6), config().adminEmails],
-    );
-    return verified.rows[0];
+    return markEmailVerified(db, userId, claim, generateNickname(6), config().adminEmails);
   });
   if (!user) throw invalidToken();
   return user;
@@ -321,13 +307,9 @@ export async function login(email: string, password: string, db: Database = data
   return db.transaction(async (client) => {
     // The row lock of this update orders the login after (or before) a parallel disable: a disabled
     // account gets no session, and a session created first is revoked by the disable.
-    const { rows } = await client.query<Pick<UserRow, 'id' | 'role'>>(
-      `update users set last_login_at = now(), role = case when email = any($2::text[]) then 'admin' else role end
-       where id = $1 and disabled_at is null returning id, role`,
-      [user.id, config().adminEmails],
-    );
-    if (!rows[0]) throw accountDisabled();
-    return startSession(rows[0], origin, client);
+    const account = await recordLogin(client, user.id, config().adminEmails);
+    if (!account) throw accountDisabled();
+    return startSession(account, origin, client);
   });
 }
 

@@ -6,7 +6,7 @@ import { revokeAllSessions } from './sessions';
  * in the same transaction. The actor's role is read from the database, not the token: a demoted admin's
  * 15-minute token must not keep its powers.
  */
-import { clearFailuresOf, lockedUntilColumn } from './login-failures';
+import { clearFailuresOf } from './login-failures';
 import { recordAudit, type AuditChanges } from './audit';
 import { encodeCursor } from './cursor';
 import { isUniqueViolation, query, transaction, type Queryable } from './db';
@@ -16,7 +16,27 @@ import { removePicture } from './pictures';
 import { toProfile, type Profile } from './profiles';
 import type { ObjectStore } from './storage';
 import { isUuid, type AccessClaims, type Role } from './tokens';
-import { profileColumns, updateUserProfile, userColumns, type ProfileChanges, type UserRow } from './users';
+import {
+  activeAdminsAmong,
+  findIdByEmail,
+  findRole,
+  findStanding,
+  findUserForAdmin,
+  listUsersForAdmin,
+  lockAdminsForWrite,
+  lockTargetAndAdmins,
+  profileColumns,
+  setDisabled,
+  setRole,
+  updateUserProfile,
+  type AdminUserRow,
+  type ProfileChanges,
+  type UserListFilter,
+  type UserRow,
+} from './users';
+
+// The list's SQL stays importable from here for scripts/users.ts, the bench and the index test.
+export { userListQuery, type UserListFilter } from './users';
 
 export interface AdminUser extends Profile {
   email: string;
@@ -30,18 +50,13 @@ export interface AdminChanges extends ProfileChanges {
   disabled?: boolean;
 }
 
-type AdminRow = UserRow & { locked_until: Date | null; created_micros: string };
+type AdminRow = AdminUserRow;
 
 const lastAdmin = () =>
   new HttpError(409, 'last_admin', 'This is the last active admin: make another admin first.');
 const nicknameTaken = () =>
   new HttpError(409, 'nickname_taken', 'This nickname is already taken.', { details: { nickname: 'is already taken' } });
 const noSuchUser = () => notFound('No user with this id.');
-
-const adminColumns = `${userColumns
-  .split(', ')
-  .map((column) => `u.${column}`)
-  .join(', ')}, ${lockedUntilColumn}, (extract(epoch from u.created_at) * 1000000)::bigint::text as created_micros`;
 
 export async function toAdminUser(row: UserRow & { locked_until?: Date | null }, objects: ObjectStore): Promise<AdminUser> {
   const profile = await toProfile(row, objects, { includeEmail: true });
@@ -56,11 +71,7 @@ export async function toAdminUser(row: UserRow & { locked_until?: Date | null },
 
 /** The caller as an actor, with the role the database holds now; a gone or disabled account is 401. */
 async function actorOf(viewer: AccessClaims, db: Queryable = { query }): Promise<Party> {
-  const { rows } = await db.query<{ id: string; role: Role; disabled_at: Date | null }>(
-    'select id, role, disabled_at from users where id = $1',
-    [viewer.userId],
-  );
-  const actor = rows[0];
+  const actor = await findStanding(db, viewer.userId);
   if (!actor || actor.disabled_at) throw unauthorized('The account of this token no longer exists or is disabled.');
   return { id: actor.id, role: actor.role };
 }
@@ -72,50 +83,9 @@ const canonicalId = (id: string | undefined) => {
 
 // ---------------------------------------------------------------- list and read
 
-export interface UserListFilter {
-  q?: string;
-  role?: Role;
-  disabled?: boolean;
-  limit: number;
-  cursor?: [string, string];
-}
-
-/** `%`, `_` and `\` in a search are literal characters, not LIKE wildcards. */
-const likePrefix = (text: string) => `${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
-
-/** The SQL of the list (exported for the index test and the bench's explain). */
-export function userListQuery(filter: UserListFilter): { text: string; values: unknown[] } {
-  const values: unknown[] = [];
-  const param = (value: unknown) => {
-    values.push(value);
-    return `$${values.length}`;
-  };
-  const conditions: string[] = [];
-  if (filter.q) {
-    const prefix = param(likePrefix(filter.q));
-    // Each alternative matches one prefix index of migration 1700000000301 exactly.
-    conditions.push(`(u.email like ${prefix} or lower(u.nickname) like ${prefix} or lower(u.first_name) like ${prefix}
-      or lower(u.last_name) like ${prefix} or lower(u.first_name || ' ' || u.last_name) like ${prefix})`);
-  }
-  if (filter.role) conditions.push(`u.role = ${param(filter.role)}`);
-  if (filter.disabled !== undefined) conditions.push(filter.disabled ? 'u.disabled_at is not null' : 'u.disabled_at is null');
-  if (filter.cursor) {
-    const [micros, id] = filter.cursor;
-    conditions.push(`(u.created_at, u.id) < (timestamptz 'epoch' + ${param(micros)}::bigint * interval '1 microsecond', ${param(id)}::uuid)`);
-  }
-  const where = conditions.length ? `where ${conditions.join(' and ')}` : '';
-  return {
-    // The throttle column is computed for the page's rows only, after the limit.
-    text: `select ${adminColumns} from (select * from users u ${where} order by u.created_at desc, u.id desc limit ${param(filter.limit + 1)}) u
-           order by u.created_at desc, u.id desc`,
-    values,
-  };
-}
-
 export async function listUsers(viewer: AccessClaims, filter: UserListFilter, objects: ObjectStore) {
   authorize(await actorOf(viewer), 'users.list');
-  const { text, values } = userListQuery(filter);
-  const { rows } = await query<AdminRow>(text, values);
+  const rows = await listUsersForAdmin({ query }, filter);
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
   return {
@@ -124,14 +94,9 @@ export async function listUsers(viewer: AccessClaims, filter: UserListFilter, ob
   };
 }
 
-async function findAdminRow(db: Queryable, id: string, lock = false): Promise<AdminRow | undefined> {
-  const { rows } = await db.query<AdminRow>(`select ${adminColumns} from users u where u.id = $1 ${lock ? 'for update of u' : ''}`, [id]);
-  return rows[0];
-}
-
 export async function getUser(viewer: AccessClaims, id: string | undefined, objects: ObjectStore): Promise<AdminUser> {
   authorize(await actorOf(viewer), 'users.read');
-  const row = await findAdminRow({ query }, canonicalId(id));
+  const row = await findUserForAdmin({ query }, canonicalId(id));
   if (!row) throw noSuchUser();
   return toAdminUser(row, objects);
 }
@@ -149,15 +114,10 @@ interface Locked {
  * other, and the second sees that the first left it the last admin.
  */
 async function lockForWrite(db: Queryable, viewer: AccessClaims, targetId: string): Promise<Locked & { activeAdmins: string[] }> {
-  const { rows } = await db.query<{ id: string; role: Role; disabled_at: Date | null }>(
-    `select id, role, disabled_at from users
-     where id = any($1::uuid[]) or (role = 'admin' and disabled_at is null)
-     order by id for update`,
-    [[viewer.userId, targetId]],
-  );
+  const rows = await lockAdminsForWrite(db, [viewer.userId, targetId]);
   const actorRow = rows.find((row) => row.id === viewer.userId);
   if (!actorRow || actorRow.disabled_at) throw unauthorized('The account of this token no longer exists or is disabled.');
-  const target = await findAdminRow(db, targetId);
+  const target = await findUserForAdmin(db, targetId);
   if (!target) throw noSuchUser();
   return {
     actor: { id: actorRow.id, role: actorRow.role },
@@ -234,12 +194,12 @@ async function applyChanges(
   if (removesAnAdmin) keepAnAdmin(activeAdmins, target.id);
 
   if (Object.keys(profileChanges).length) await updateUserProfile(target.id, profileChanges, db);
-  if (roleChanges) {
-    await db.query('update users set role = $2, updated_at = now() where id = $1', [target.id, changes.role]);
+  if (roleChanges && changes.role) {
+    await setRole(db, target.id, changes.role);
     audit.role = { from: target.role, to: changes.role };
   }
   if (disabledChanges) {
-    await db.query(`update users set disabled_at = ${changes.disabled ? 'now()' : 'null'}, updated_at = now() where id = $1`, [target.id]);
+    await setDisabled(db, target.id, changes.disabled === true);
     if (changes.disabled) await revokeSessions(db, target.id);
     audit.disabled = { from: !changes.disabled, to: changes.disabled };
   }
@@ -256,7 +216,7 @@ export async function updateUser(context: WriteContext, id: string | undefined, 
     const row = await transaction(async (db) => {
       const { actor, target, activeAdmins } = await lockForWrite(db, context.viewer, targetId);
       await applyChanges(db, { actor, target, activeAdmins, requestId: context.requestId, tokenRole: context.viewer.role }, changes);
-      return findAdminRow(db, target.id);
+      return findUserForAdmin(db, target.id);
     });
     return toAdminUser(row!, objects);
   } catch (error) {
@@ -271,17 +231,11 @@ export async function updateUser(context: WriteContext, id: string | undefined, 
  */
 export async function changeAccountByEmail(email: string, changes: Pick<AdminChanges, 'role' | 'disabled'>) {
   return transaction(async (db) => {
-    const found = await db.query<{ id: string }>('select id from users where email = $1', [email.trim().toLowerCase()]);
-    if (!found.rows[0]) throw notFound(`No account with the email ${email}.`);
-    const targetId = found.rows[0].id;
-    const { rows } = await db.query<{ id: string }>(
-      `select id from users where id = $1 or (role = 'admin' and disabled_at is null) order by id for update`,
-      [targetId],
-    );
-    const target = (await findAdminRow(db, targetId))!;
-    const activeAdmins = (
-      await db.query<{ id: string }>(`select id from users where id = any($1::uuid[]) and role = 'admin' and disabled_at is null`, [rows.map((row) => row.id)])
-    ).rows.map((row) => row.id);
+    const targetId = await findIdByEmail(db, email.trim().toLowerCase());
+    if (!targetId) throw notFound(`No account with the email ${email}.`);
+    const locked = await lockTargetAndAdmins(db, targetId);
+    const target = (await findUserForAdmin(db, targetId))!;
+    const activeAdmins = await activeAdminsAmong(db, locked);
     const applied = await applyChanges(db, { actor: null, target, activeAdmins, requestId: 'cli' }, changes);
     return { before: target, applied };
   });
@@ -352,9 +306,9 @@ export async function deleteUser(context: WriteContext, id: string | undefined, 
 /** A manager's or admin's upload for another account: checked on fresh rows before the (costly) decode. */
 export async function authorizePictureChange(viewer: AccessClaims, targetId: string): Promise<void> {
   const actor = await actorOf(viewer);
-  const { rows } = await query<{ id: string; role: Role }>('select id, role from users where id = $1', [targetId.toLowerCase()]);
-  if (!rows[0]) throw noSuchUser();
-  authorize(actor, 'users.changePicture', rows[0]);
+  const target = await findRole({ query }, targetId.toLowerCase());
+  if (!target) throw noSuchUser();
+  authorize(actor, 'users.changePicture', target);
 }
 
 /** The same check again under the commit's locks, and the audit entry, inside the transaction that sets the picture. */

@@ -1,21 +1,30 @@
 import { config } from './config';
-import { query } from './db';
+import { db as pooled, query, type Queryable } from './db';
 import { logEvent } from './log';
 import { LOGIN_WINDOW_SECONDS } from './login-failures';
 import { purgeStorageLeftovers } from './lifecycle';
 import type { ObjectStore, StoredObject } from './storage';
+import { deleteExpiredRegistrationsBatch, pictureIdsOf } from './users';
 
 /**
  * Garbage that requests leave behind, pruned by the hourly `janitor` function and `npm run janitor`.
- * A new kind of row is one entry in `rowKinds`: its table and what makes a row garbage. Each batch locks
+ * A new kind of row is one entry in `rowKinds`: its table and what makes a row garbage (for users, a batch of
+ * lib/users.ts, which holds every statement on that table). Each batch locks
  * its rows with SKIP LOCKED, so two janitors at once share the work instead of waiting on each other.
  */
-export interface RowKind {
-  name: string;
-  table: string;
-  /** SQL condition over the table's columns (a function when it depends on settings). */
-  garbage: string | (() => string);
-}
+export type RowKind =
+  | {
+      name: string;
+      table: string;
+      /** SQL condition over the table's columns. */
+      garbage: string;
+    }
+  | {
+      name: string;
+      table: string;
+      /** A batch pruned by the table's repository (users: lib/users.ts); returns how many rows went. */
+      pruneBatch: (db: Queryable, batchSize: number) => Promise<number>;
+    };
 
 export const rowKinds: RowKind[] = [
   { name: 'verification tokens used or expired', table: 'verification_tokens', garbage: 'used_at is not null or expires_at < now()' },
@@ -32,8 +41,7 @@ export const rowKinds: RowKind[] = [
   {
     name: 'unconfirmed accounts expired',
     table: 'users',
-    garbage: () => `email_verified_at is null and created_at < now() - make_interval(secs => ${Number(config().verificationTokenTtl)})
-      and not exists (select 1 from verification_tokens t where t.user_id = users.id and t.expires_at > now())`,
+    pruneBatch: (db, batchSize) => deleteExpiredRegistrationsBatch(db, config().verificationTokenTtl, batchSize),
   },
 ];
 
@@ -52,17 +60,22 @@ export interface JanitorOptions {
 
 export type JanitorCounts = Record<string, number>;
 
+/** The declarative kinds' batch: rows of one token or throttle table matching its garbage condition. */
+async function pruneBatch(table: string, garbage: string, batchSize: number): Promise<number> {
+  const { rowCount } = await query(
+    `delete from ${table} where ctid in (
+       select ctid from ${table} where ${garbage} limit $1 for update skip locked)`,
+    [batchSize],
+  );
+  return rowCount ?? 0;
+}
+
 async function pruneRows(kind: RowKind, batchSize: number, maxBatches: number): Promise<number> {
   let total = 0;
-  const garbage = typeof kind.garbage === 'function' ? kind.garbage() : kind.garbage;
   for (let batch = 0; batch < maxBatches; batch += 1) {
-    const { rowCount } = await query(
-      `delete from ${kind.table} where ctid in (
-         select ctid from ${kind.table} where ${garbage} limit $1 for update skip locked)`,
-      [batchSize],
-    );
-    total += rowCount ?? 0;
-    if ((rowCount ?? 0) < batchSize) break;
+    const removed = 'pruneBatch' in kind ? await kind.pruneBatch(pooled, batchSize) : await pruneBatch(kind.table, kind.garbage, batchSize);
+    total += removed;
+    if (removed < batchSize) break;
   }
   return total;
 }
@@ -90,8 +103,7 @@ async function orphanPictureKeys(objects: ObjectStore, minAgeSeconds: number, no
   if (old.length === 0) return [];
   const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
   const userIds = [...new Set(old.map(([id]) => id.split('/')[0]!).filter((id) => uuid.test(id)))];
-  const { rows } = await query<{ id: string; picture_id: string | null }>('select id, picture_id from users where id = any($1::uuid[])', [userIds]);
-  const current = new Map(rows.map((row) => [row.id, row.picture_id]));
+  const current = await pictureIdsOf(pooled, userIds);
   return old.filter(([id]) => {
     const [userId, pictureId] = id.split('/') as [string, string];
     return current.get(userId) !== pictureId;

@@ -21,7 +21,17 @@ import { incomingPrefix } from './pictures';
 import { picturePrefix } from './profiles';
 import type { ObjectStore } from './storage';
 import { hashOpaqueToken, newOpaqueToken, opaqueTokenPattern, type AccessClaims } from './tokens';
-import { findUserByEmail, findUserById, type UserRow } from './users';
+import {
+  deleteUnverifiedByEmail,
+  deleteUserRow,
+  findUserByEmail,
+  findUserById,
+  lockAccount,
+  setPassword,
+  setPasswordProvingMailbox,
+  setVerifiedEmail,
+  type UserRow,
+} from './users';
 import { logEvent } from './log';
 import { claimMailSlot, mailOncePerInterval } from './accounts';
 import { clearFailuresOf, insertFailure, LOGIN_MAX_FAILURES, recentFailuresOf } from './login-failures';
@@ -58,17 +68,6 @@ async function signedInUser(viewer: AccessClaims): Promise<UserRow> {
   const user = await findUserById(viewer.userId);
   if (!user) throw accountGone();
   return user;
-}
-
-/**
- * Locks the account row before any of its token rows. Every transaction that consumes one kind of token
- * and voids the others (reset, email confirmation, verification) takes the locks in this order; token
- * first would deadlock a reset against a confirmation racing it (each holding its token, waiting for the
- * other's). Returns the row's email, or undefined when the account is gone.
- */
-export async function lockAccount(db: Queryable, userId: string): Promise<{ email: string } | undefined> {
-  const { rows } = await db.query<{ email: string }>('select email from users where id = $1 for update', [userId]);
-  return rows[0];
 }
 
 type PendingTokenTable = 'password_reset_tokens' | 'verification_tokens' | 'email_change_tokens';
@@ -155,13 +154,7 @@ export async function resetPassword(token: string, newPassword: string): Promise
     );
     if (!rows[0]) return undefined;
     const userId = rows[0].user_id;
-    const { rows: users } = await db.query<UserRow>(
-      `update users set password_hash = $2, password_changed_at = now(), updated_at = now(),
-                        email_verified_at = coalesce(email_verified_at, now())
-       where id = $1 returning *`,
-      [userId, passwordHash],
-    );
-    const updated = users[0];
+    const updated = await setPasswordProvingMailbox(db, userId, passwordHash);
     if (!updated) return undefined;
     if (newPassword.trim().toLowerCase() === updated.email) throw samePasswordAsEmail();
     await revokeAllSessions(userId, {}, db);
@@ -182,11 +175,7 @@ export async function changePassword(viewer: AccessClaims, currentPassword: stri
   if (newPassword.trim().toLowerCase() === user.email) throw samePasswordAsEmail();
   const passwordHash = await hashPassword(newPassword, config().passwordHashing);
   return transaction(async (db) => {
-    const { rowCount } = await db.query(
-      'update users set password_hash = $2, password_changed_at = now(), updated_at = now() where id = $1',
-      [user.id, passwordHash],
-    );
-    if (!rowCount) throw accountGone();
+    if (!(await setPassword(db, user.id, passwordHash))) throw accountGone();
     await revokeAllSessions(user.id, {}, db);
     await voidPendingTokens(db, user.id, ['password_reset_tokens']);
     return startSession(user, origin, db);
@@ -249,18 +238,14 @@ export async function confirmEmailChange(token: string, mailer: Mailer): Promise
     );
     const change = rows[0];
     if (!change) return undefined;
-    await db.query('delete from users where email = $1 and email_verified_at is null', [change.new_email]);
+    await deleteUnverifiedByEmail(db, change.new_email);
     try {
       await db.query('savepoint change_email');
-      const { rows: after } = await db.query<UserRow>(
-        `update users set email = $2, email_verified_at = coalesce(email_verified_at, now()), updated_at = now()
-         where id = $1 returning *`,
-        [change.user_id, change.new_email],
-      );
+      const after = await setVerifiedEmail(db, change.user_id, change.new_email);
       await db.query('release savepoint change_email');
       await revokeAllSessions(change.user_id, { keep: change.session_id ?? undefined }, db);
       await voidPendingTokens(db, change.user_id, ['email_change_tokens', 'password_reset_tokens']);
-      return { user: after[0]!, oldEmail: before.email };
+      return { user: after!, oldEmail: before.email };
     } catch (error) {
       if (!isUniqueViolation(error, 'users_email_key')) throw error;
       // A confirmed account took the address meanwhile: it stays theirs.
@@ -321,12 +306,12 @@ export async function purgeStorageLeftovers(objects: ObjectStore, limit = 10): P
  * cleanUpObjectsOf removes the objects; if storage fails then, the records stay for a later pass.
  */
 export async function deleteAccountRows(db: Queryable, userId: string): Promise<UserRow | undefined> {
-  const { rows } = await db.query<UserRow>('delete from users where id = $1 returning *', [userId]);
-  if (!rows[0]) return undefined;
+  const deleted = await deleteUserRow(db, userId);
+  if (!deleted) return undefined;
   for (const prefix of userPrefixes(userId)) {
     await db.query('insert into storage_leftovers (prefix) values ($1) on conflict (prefix) do nothing', [prefix]);
   }
-  return rows[0];
+  return deleted;
 }
 
 /** Deletes an account, rows then objects: nothing stays behind for good. */

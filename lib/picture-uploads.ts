@@ -8,11 +8,11 @@ import { transaction, type Queryable } from './db';
 import { HttpError, forbidden, notFound } from './errors';
 import { processPicture, renderDefaultAvatar } from './images';
 import { logEvent } from './log';
-import { commitPictureId, deletePictureObjects, fileTooLarge, incomingPrefix } from './pictures';
+import { deletePictureObjects, fileTooLarge, incomingPrefix } from './pictures';
 import { variantKey } from './profiles';
 import { ObjectTooLargeError, ensureBucket, type ObjectStore } from './storage';
 import { isUuid } from './tokens';
-import { findUserById, type UserRow } from './users';
+import { findUserById, setPictureId, type UserRow } from './users';
 
 /** Bucket and default avatar, set up once per container by the functions that can render images. */
 export const ensurePictureBucket = () => ensureBucket({ sizes: config().pictures.sizes, render: renderDefaultAvatar });
@@ -52,7 +52,7 @@ export async function replacePicture(
     if (failed) throw failed.error;
     user = await transaction(async (db) => {
       await within?.(db, pictureId);
-      return commitPictureId(db, userId, pictureId);
+      return setPictureId(db, userId, pictureId);
     });
     if (!user) throw notFound('No user with this id.');
   } catch (error) {

@@ -10,7 +10,7 @@ import { logEvent } from './log';
 import { picturePrefix } from './profiles';
 import type { ObjectStore } from './storage';
 import { isUuid, type AccessClaims } from './tokens';
-import type { UserRow } from './users';
+import { setPictureId, type UserRow } from './users';
 
 export const fileTooLarge = (maxBytes: number) =>
   new HttpError(413, 'file_too_large', `The picture is larger than ${formatBytes(maxBytes)}.`);
@@ -39,18 +39,6 @@ export async function deletePictureObjects(objects: ObjectStore, userId: string,
   }
 }
 
-/** Sets users.picture_id and returns the row with the id it replaced, read under the same row lock. */
-export async function commitPictureId(db: Queryable, userId: string, pictureId: string | null) {
-  const { rows } = await db.query<UserRow & { previous_picture_id: string | null }>(
-    `update users u set picture_id = $2, updated_at = now()
-     from (select id, picture_id from users where id = $1 for update) previous
-     where u.id = previous.id
-     returning u.*, previous.picture_id as previous_picture_id`,
-    [userId, pictureId],
-  );
-  return rows[0];
-}
-
 /** Back to the default avatar; the picture's objects are deleted after the row no longer points at them. */
 export async function removePicture(
   userId: string,
@@ -63,7 +51,7 @@ export async function removePicture(
   const listed = (await objects.list(picturePrefix(userId))).map((object) => object.key);
   const user = await transaction(async (db) => {
     await within?.(db);
-    return commitPictureId(db, userId, null);
+    return setPictureId(db, userId, null);
   });
   if (!user) throw notFound('No user with this id.');
   const previous = user.previous_picture_id;

@@ -8,6 +8,7 @@ import { config } from './config';
 import { query, transaction, type Queryable } from './db';
 import { HttpError, notFound, unauthorized } from './errors';
 import { useSessionCheck } from './http';
+import { lockEnabledOwnerOfRefreshToken } from './users';
 import { hashOpaqueToken, isUuid, newOpaqueToken, opaqueTokenPattern, signAccessToken, type AccessClaims, type Role } from './tokens';
 
 export interface TokenPair {
@@ -76,11 +77,7 @@ export async function refreshSession(refreshToken: string): Promise<TokenPair> {
     // The account first, then the token: the order an admin's disable takes its locks in (users, then
     // tokens and sessions), so the two wait for each other instead of deadlocking. A disable that
     // committed first leaves nothing to find here; one that comes later revokes this session.
-    const account = await db.query(
-      `select 1 from users where id = (select user_id from refresh_tokens where token_hash = $1) and disabled_at is null for share`,
-      [hash],
-    );
-    if (!account.rowCount) return undefined;
+    if (!(await lockEnabledOwnerOfRefreshToken(db, hash))) return undefined;
     // The row lock makes parallel refreshes of one token take turns: the second sees the first's rotation.
     const { rows } = await db.query<{
       user_id: string;
