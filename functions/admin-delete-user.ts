@@ -3,8 +3,9 @@ import { forbidden } from '../lib/errors';
 import { endpoint, noContent } from '../lib/http';
 import { mayEnter } from '../lib/policy';
 import { services } from '../lib/services';
+import { delivery } from '../lib/smtp';
 
-// DELETE /admin/users/{id} — admins; the same clean-up as DELETE /users/me.
+// DELETE /admin/users/{id} — admins; the same clean-up and goodbye mail as DELETE /users/me.
 export const handler = endpoint(
   {
     auth: true,
@@ -13,7 +14,7 @@ export const handler = endpoint(
     },
   },
   async ({ viewer, requestId, pathParameters }) => {
-    await deleteUser({ viewer, requestId }, pathParameters.id, services.objects);
+    await deleteUser({ viewer, requestId }, pathParameters.id, services.objects, delivery.mailer);
     return noContent();
   },
 );

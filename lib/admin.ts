@@ -9,6 +9,8 @@ import { revokeAllSessions } from './sessions';
 import { clearFailuresOf } from './login-failures';
 import { recordAudit, type AuditChanges } from './audit';
 import { encodeCursor } from './cursor';
+import { logEvent } from './log';
+import { goodbyeMail, type Mailer } from './mail';
 import { isUniqueViolation, query, transaction, type Queryable } from './db';
 import { HttpError, notFound, unauthorized } from './errors';
 import { authorize, type Action, type Party } from './policy';
@@ -293,14 +295,24 @@ export async function removePictureOf(context: WriteContext, id: string | undefi
   });
 }
 
-/** DELETE /admin/users/{id}: the same clean-up as DELETE /users/me, the rows inside the audited transaction. */
-export async function deleteUser(context: WriteContext, id: string | undefined, objects: ObjectStore): Promise<void> {
+/**
+ * DELETE /admin/users/{id}: the same clean-up as DELETE /users/me, the rows inside the audited transaction,
+ * and the same goodbye mail, to a confirmed address only (an unconfirmed one may be someone else's mailbox,
+ * registered by a stranger). The deletion stands when the mail cannot go out.
+ */
+export async function deleteUser(context: WriteContext, id: string | undefined, objects: ObjectStore, mailer: Mailer): Promise<void> {
   const targetId = canonicalId(id);
   const deleted = await transaction(async (db) => {
     await authorizeDeletion(db, context, targetId);
     return deleteAccountRows(db, targetId);
   });
-  if (deleted) await cleanUpObjectsOf(targetId, objects);
+  if (!deleted) return;
+  await cleanUpObjectsOf(targetId, objects);
+  if (deleted.email_verified_at) {
+    await mailer.send(goodbyeMail(deleted.email, { byAdmin: true })).catch((error) => {
+      logEvent('could not send the goodbye mail', { error: (error as Error).name });
+    });
+  }
 }
 
 /** A manager's or admin's upload for another account: checked on fresh rows before the (costly) decode. */

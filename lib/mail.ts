@@ -110,9 +110,12 @@ export function emailChangedMail(to: string, newEmail: string): MailMessage {
   return { to, subject: 'Your Portrait email address was changed', text: `${lines.join('\n\n')}\n`, html: layout('Your address was changed', lines) };
 }
 
-export function goodbyeMail(to: string): MailMessage {
+/** After a deletion; `byAdmin` when an administrator deleted the account rather than its owner. */
+export function goodbyeMail(to: string, options: { byAdmin?: boolean } = {}): MailMessage {
   const lines = [
-    'Your Portrait account, its pictures and its sessions have been deleted.',
+    options.byAdmin
+      ? 'An administrator deleted your Portrait account, its pictures and its sessions.'
+      : 'Your Portrait account, its pictures and its sessions have been deleted.',
     'Thanks for having been with us. You can create a new account with this address at any time.',
   ];
   return { to, subject: 'Your Portrait account was deleted', text: `${lines.join('\n\n')}\n`, html: layout('Goodbye', lines) };

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import { handler as login } from '../functions/login';
 import { handler as refresh } from '../functions/refresh';
 import { query } from '../lib/db';
-import { createVerifiedUser, PASSWORD, seedUser, type TestUser } from './support/accounts';
+import { createVerifiedUser, mailTo, PASSWORD, seedUser, type TestUser } from './support/accounts';
 import { adminRoutes } from './support/admin';
 import { invoke } from './support/events';
 
@@ -197,6 +197,17 @@ describe('DELETE /admin/users/{id}', () => {
     expect((await query('select 1 from users where email = $1', [target.email])).rowCount).toBe(0);
     const [entry] = (await adminRoutes.audit(admin.accessToken, { target: target.id })).json.entries;
     expect(entry).toMatchObject({ action: 'user.delete', actorId: admin.id, targetId: target.id, requestId: response.headers['x-request-id'] });
+  });
+
+  test('a confirmed account gets the goodbye mail, saying an administrator deleted it; an unconfirmed one gets none', async () => {
+    const [confirmed, unconfirmed] = await Promise.all([seedUser(), seedUser({ verified: false })]);
+    const since = Date.now();
+    expect((await adminRoutes.remove(admin.accessToken, confirmed.id)).status).toBe(204);
+    expect((await adminRoutes.remove(admin.accessToken, unconfirmed.id)).status).toBe(204);
+    const goodbye = await mailTo(confirmed.email, { since, timeoutMs: 10_000 });
+    expect(goodbye.subject).toMatch(/deleted/i);
+    expect(goodbye.text).toMatch(/an administrator deleted/i);
+    await expect(mailTo(unconfirmed.email, { since, timeoutMs: 1500 })).rejects.toThrow();
   });
 });
 
