@@ -98,7 +98,17 @@ rgw frontends = beast endpoint=127.0.0.1:${rgwPort}
     await daemon('ceph-mon', ['-i', 'a'], 'mon.a');
     // The OSD's uuid registered up front: an OSD that makes its own may boot into 'wrong fsid' (Ceph's manual deployment).
     const osdUuid = randomUUID();
-    await ceph('ceph', ['osd', 'create', osdUuid, '0']);
+    // A monitor that has its pid file may still be forming its quorum of one; until then commands get EPERM
+    // ("problem getting command descriptions"), the more often the busier the machine. Retried, not slept on.
+    for (let waited = 0; ; waited += 500) {
+      try {
+        await ceph('ceph', ['osd', 'create', osdUuid, '0', '--connect-timeout', '10']);
+        break;
+      } catch (error) {
+        if (waited >= 60_000) throw error;
+        await sleep(500);
+      }
+    }
     await ceph('ceph-osd', ['-i', '0', '--mkfs', '--osd-uuid', osdUuid]);
     await daemon('ceph-osd', ['-i', '0'], 'osd.0');
     await daemon('radosgw', ['-n', 'client.rgw'], 'client.rgw');
