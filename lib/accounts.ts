@@ -1,3 +1,7 @@
+/**
+ * Registration, verification, login and profiles. Repository of verification_tokens and mail_throttle: every
+ * statement whose main table is one of them lives here, joins included (those on users: lib/users.ts).
+ */
 import type * as z from 'zod';
 import { config } from './config';
 import { database, db as pooled, query, transaction, isUniqueViolation, type Database, type Queryable } from './db';
@@ -122,6 +126,11 @@ async function sendVerification(user: UserRow, registration: Registration | null
  */
 async function dropExpiredRegistrations(email: string, nickname: string | undefined): Promise<void> {
   await deleteExpiredRegistrations(pooled, email, nickname, config().verificationTokenTtl);
+}
+
+/** Voids every unused verification token of the account: its mailbox is proven, or a reset proved it. */
+export async function voidVerificationTokensOf(db: Queryable, userId: string): Promise<void> {
+  await db.query('update verification_tokens set used_at = now() where user_id = $1 and used_at is null', [userId]);
 }
 
 /**
@@ -254,7 +263,7 @@ export async function verifyEmail(token: string, password?: string): Promise<Use
       [tokenHash],
     );
     if (!consumed.rows[0]) return undefined;
-    await db.query('update verification_tokens set used_at = now() where user_id = $1 and used_at is null', [userId]);
+    await voidVerificationTokensOf(db, userId);
     // ADMIN_EMAILS: an address listed there becomes an admin once its mailbox is proven.
     return markEmailVerified(db, userId, claim, generateNickname(6), config().adminEmails);
   });

@@ -1,5 +1,5 @@
 import { cleanUpObjectsOf, deleteAccountRows } from './lifecycle';
-import { revokeAllSessions } from './sessions';
+import { revokeAllSessions, revokeRefreshTokensOf } from './sessions';
 /**
  * The admin routes' domain: listing and searching accounts, editing, roles, disabling, unlocking and
  * deleting them, each write checked by lib/policy.ts against fresh rows and recorded in the audit log
@@ -138,7 +138,7 @@ function keepAnAdmin(activeAdmins: string[], targetId: string) {
  * login or refresh racing this commits its session before (and is revoked here) or waits and is refused.
  */
 async function revokeSessions(db: Queryable, userId: string) {
-  await db.query('update refresh_tokens set revoked_at = now() where user_id = $1 and revoked_at is null', [userId]);
+  await revokeRefreshTokensOf(db, userId);
   await revokeAllSessions(userId, {}, db);
 }
 

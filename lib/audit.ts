@@ -1,4 +1,7 @@
-/** The admin audit log: one row per write of the admin routes, inserted in the transaction of the change. */
+/**
+ * The admin audit log: one row per write of the admin routes, inserted in the transaction of the change.
+ * Repository of admin_audit: every statement whose main table it is lives here.
+ */
 import type { Queryable } from './db';
 import { query } from './db';
 import { encodeCursor } from './cursor';

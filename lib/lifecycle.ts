@@ -1,6 +1,7 @@
 /**
  * Account lifecycle: forgotten and changed passwords, changed addresses, deleted accounts.
  * Every step that proves a mailbox or a password ends the sessions it must (lib/sessions.ts).
+ * Repository of password_reset_tokens, email_change_tokens and storage_leftovers: every statement whose main table is one of them lives here.
  */
 import { config } from './config';
 import { db as pooled, query, transaction, isUniqueViolation, type Queryable } from './db';
@@ -33,7 +34,7 @@ import {
   type UserRow,
 } from './users';
 import { logEvent } from './log';
-import { claimMailSlot, mailOncePerInterval } from './accounts';
+import { claimMailSlot, mailOncePerInterval, voidVerificationTokensOf } from './accounts';
 import { clearFailuresOf, insertFailure, LOGIN_MAX_FAILURES, recentFailuresOf } from './login-failures';
 
 const invalidResetToken = () => new HttpError(400, 'invalid_token', 'This password reset link is invalid, already used or expired.');
@@ -70,9 +71,12 @@ async function signedInUser(viewer: AccessClaims): Promise<UserRow> {
   return user;
 }
 
-type PendingTokenTable = 'password_reset_tokens' | 'verification_tokens' | 'email_change_tokens';
+type PendingTokenTable = 'password_reset_tokens' | 'email_change_tokens';
 
-/** Makes every unused token of these kinds of the account unusable (a proven mailbox or password supersedes them). */
+/**
+ * Makes every unused token of these kinds of the account unusable (a proven mailbox or password supersedes them).
+ * Verification tokens are voided by their repository (lib/accounts.ts voidVerificationTokensOf).
+ */
 async function voidPendingTokens(db: Queryable, userId: string, tables: PendingTokenTable[]) {
   for (const table of tables) await db.query(`update ${table} set used_at = now() where user_id = $1 and used_at is null`, [userId]);
 }
@@ -159,7 +163,9 @@ export async function resetPassword(token: string, newPassword: string): Promise
     if (newPassword.trim().toLowerCase() === updated.email) throw samePasswordAsEmail();
     await revokeAllSessions(userId, {}, db);
     await clearFailuresOf(db, updated.email);
-    await voidPendingTokens(db, userId, ['password_reset_tokens', 'verification_tokens', 'email_change_tokens']);
+    await voidPendingTokens(db, userId, ['password_reset_tokens']);
+    await voidVerificationTokensOf(db, userId);
+    await voidPendingTokens(db, userId, ['email_change_tokens']);
     return updated;
   });
   if (!user) throw invalidResetToken();

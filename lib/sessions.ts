@@ -2,6 +2,7 @@
  * Sessions: one login, its refresh-token family, stored as a row. Access tokens carry the session id
  * (`sid`), and every authenticated request checks the row, so a revoked session, a disabled or deleted
  * account, or a password changed after the token was issued is refused at once, not after 15 minutes.
+ * Repository of sessions and refresh_tokens: every statement whose main table is one of them lives here, joins included.
  */
 import { randomUUID } from 'node:crypto';
 import { config } from './config';
@@ -167,6 +168,11 @@ export async function revokeSession(viewer: AccessClaims, sessionId: string): Pr
     [sessionId.toLowerCase(), viewer.userId],
   );
   if (!rowCount) throw missing();
+}
+
+/** Revokes every refresh token of a user (a disabled account's tokens must not rotate again). */
+export async function revokeRefreshTokensOf(db: Queryable, userId: string): Promise<void> {
+  await db.query('update refresh_tokens set revoked_at = now() where user_id = $1 and revoked_at is null', [userId]);
 }
 
 /** Revokes every live session of a user, but `keep` when given. */
