@@ -276,8 +276,9 @@ describe('other formats wearing an image label (image/jpeg, .jpg)', () => {
     ['PDF', async () => fx.pdfHeader()],
     ['ZIP', async () => fx.emptyZip()],
     ['plain text', async () => fx.plainText()],
-  ])('%s is 415 unsupported_media_type and stores nothing', async (_, build) => {
-    await expectUploadRefused(fileUpload(await build(), { filename: 'avatar.jpg', contentType: 'image/jpeg' }), 415, 'unsupported_media_type');
+  ])('%s is 415 unsupported_media_type naming the accepted types, and stores nothing', async (_, build) => {
+    const response = await expectUploadRefused(fileUpload(await build(), { filename: 'avatar.jpg', contentType: 'image/jpeg' }), 415, 'unsupported_media_type');
+    expect(response.json.error.message).toMatch(/JPEG, PNG, GIF, WebP and AVIF/);
   });
 
   describe('an SVG with external references', () => {

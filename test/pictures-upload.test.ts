@@ -282,22 +282,7 @@ describe('refused uploads change neither the bucket nor the profile', () => {
     await expectNothingChanged();
   });
 
-  test.each([
-    ['SVG', fixtures.svgDocument],
-    ['HTML', fixtures.htmlDocument],
-    ['PDF', fixtures.pdfHeader],
-    ['TIFF', fixtures.smallTiff],
-    ['PSD', fixtures.psdHeader],
-    ['plain text', fixtures.plainText],
-    ['ZIP', fixtures.emptyZip],
-  ])('%s declared as image/jpeg is 415 unsupported_media_type naming the accepted types', async (_name, build) => {
-    const response = await upload(user.accessToken, await build(), { filename: 'picture.jpg', contentType: 'image/jpeg' });
-
-    expect(response.status).toBe(415);
-    expect(response.json.error.code).toBe('unsupported_media_type');
-    expect(response.json.error.message).toMatch(/JPEG, PNG, GIF, WebP and AVIF/);
-    await expectNothingChanged();
-  });
+  // Other formats under an image label (415) and pixel bombs (422 image_too_large): test/hostile-upload.test.ts.
 
   test('an iPhone HEIC is 415 unsupported_media_type saying how to send JPEG instead', async () => {
     const response = await upload(user.accessToken, fixtures.heicHeader(), { filename: 'IMG_0001.HEIC', contentType: 'image/heic' });
@@ -313,14 +298,6 @@ describe('refused uploads change neither the bucket nor the profile', () => {
 
     expect(response.status).toBe(422);
     expect(response.json.error.code).toBe('invalid_image');
-    await expectNothingChanged();
-  });
-
-  test('a PNG header claiming 100000×100000 pixels is 422 image_too_large', async () => {
-    const response = await upload(user.accessToken, fixtures.pngClaimingDimensions(), { contentType: 'image/png' });
-
-    expect(response.status).toBe(422);
-    expect(response.json.error.code).toBe('image_too_large');
     await expectNothingChanged();
   });
 
