@@ -55,6 +55,35 @@ describe('extreme aspect ratios are cropped before the resize', () => {
     expect(elapsed).toBeLessThan(3000);
   });
 
+  test.each([
+    // Shrinking (short side ≥ 512): resized first, so that a JPEG still shrinks on load, then cropped.
+    ['a 5000×1000 panorama, resized then cropped', 5000, 1000],
+    ['a 1000×5000 portrait strip, resized then cropped', 1000, 5000],
+    // Enlarging (short side < 512): cropped first, so that only the kept part is enlarged.
+    ['a 2000×300 strip, cropped then enlarged', 2000, 300],
+  ])('%s keeps only its centre 4:1 (the outer tenths never show)', async (_name, width, height) => {
+    // Red in the outer tenths (minus a margin for JPEG blur), blue between: a 5:1 → 4:1 crop drops a tenth at each end.
+    const wide = width > height;
+    const band = Math.floor(Math.max(width, height) / 10 - 8);
+    const [r, g, b] = fx.RED;
+    const redBand = { create: { width: wide ? band : width, height: wide ? height : band, channels: 3 as const, background: { r, g, b } } };
+    const jpeg = await sharp({ create: { width, height, channels: 3, background: { r: fx.BLUE[0], g: fx.BLUE[1], b: fx.BLUE[2] } } })
+      .composite([
+        { input: redBand, left: 0, top: 0 },
+        { input: redBand, left: wide ? width - band : 0, top: wide ? 0 : height - band },
+      ])
+      .jpeg({ quality: 95 })
+      .toBuffer();
+
+    const { variants } = await processPicture(jpeg, OPTIONS);
+
+    const { data, info } = await sharp(variants.get(512)!).raw().toBuffer({ resolveWithObject: true });
+    let redPixels = 0;
+    for (let offset = 0; offset < data.length; offset += info.channels) if (data[offset]! > 150 && data[offset + 2]! < 100) redPixels += 1;
+    expect([info.width, info.height]).toEqual([512, 512]);
+    expect(redPixels).toBe(0);
+  });
+
   test('the kept region is the centre, at most MAX_ASPECT_RATIO long; ordinary shapes are not cropped', () => {
     expect(regionToResize(1, 1000)).toEqual({ left: 0, top: 498, width: 1, height: MAX_ASPECT_RATIO });
     expect(regionToResize(65535, 1)).toEqual({ left: 32765, top: 0, width: 4, height: 1 });
