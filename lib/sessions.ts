@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { config } from './config';
-import { query, transaction, type Queryable } from './db';
+import { query, read, transaction, type Queryable } from './db';
 import { HttpError, notFound, unauthorized } from './errors';
 import { useSessionCheck } from './http';
 import { lockEnabledOwnerOfRefreshToken } from './users';
@@ -132,7 +132,8 @@ export async function endSessionOf(refreshToken: string): Promise<void> {
 export async function checkSession(claims: AccessClaims & { issuedAt: number }): Promise<AccessClaims> {
   const gone = () => unauthorized('This session has ended: sign in again.');
   if (!claims.sessionId) throw gone();
-  const { rows } = await query<{ role: Role }>(
+  // A read: retried once if the connection drops, as every authenticated request starts with it.
+  const { rows } = await read<{ role: Role }>(
     `select u.role from sessions s join users u on u.id = s.user_id
      where s.id = $1 and s.user_id = $2 and s.revoked_at is null and s.expires_at > now()
        and u.disabled_at is null

@@ -3,7 +3,7 @@
  * lives here, including those that join or look into other tables.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { query, type Queryable } from './db';
+import { query, read, type Queryable } from './db';
 import { lockedUntilColumn } from './login-failures';
 import type { Role } from './tokens';
 
@@ -53,13 +53,13 @@ export async function insertUserIfNew(user: NewUser, db: Queryable): Promise<Use
   return rows[0];
 }
 
-export async function findUserByEmail(email: string, db: Queryable = { query }): Promise<UserRow | undefined> {
+export async function findUserByEmail(email: string, db: Queryable = { query: read }): Promise<UserRow | undefined> {
   const { rows } = await db.query<UserRow>(`select ${columns} from users where email = $1`, [email]);
   return rows[0];
 }
 
 export async function findUserById(id: string): Promise<UserRow | undefined> {
-  const { rows } = await query<UserRow>(`select ${columns} from users where id = $1`, [id]);
+  const { rows } = await read<UserRow>(`select ${columns} from users where id = $1`, [id]);
   return rows[0];
 }
 
