@@ -39,6 +39,7 @@ export function multipartFile(maxBytes: number, tooLarge: () => HttpError): Midd
     {
       before: ({ event }) => {
         const boundary = boundaryOf(contentTypeOf(event));
+        // The one decode of the body: the parts (the file among them) are views into this buffer.
         const body = typeof event.body === 'string' ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
         (event as { body: unknown }).body = formOf(parseMultipart(body, boundary, maxBytes, tooLarge));
       },
@@ -115,11 +116,12 @@ interface Part {
 
 /** Splits the body at `CRLF--boundary`, RFC 2046: every part needs its header block, the body its close delimiter. */
 export function parseMultipart(body: Buffer, boundary: string, maxFileBytes: number, tooLarge: () => HttpError): Part[] {
-  // Read the body as if preceded by CRLF, so that a boundary on the first line is a delimiter too.
-  const text = Buffer.concat([Buffer.from('\r\n'), body]);
+  // The body is read as if preceded by CRLF, so that a boundary on the first line is a delimiter too: that
+  // delimiter then starts at -2. No copy of the body is made; the parts are views into it.
+  const text = body;
   const delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
   const parts: Part[] = [];
-  let at = text.indexOf(delimiter);
+  let at = text.subarray(0, delimiter.length - 2).equals(delimiter.subarray(2)) ? -2 : text.indexOf(delimiter);
   if (at === -1) throw malformed();
   for (let index = 0; ; index += 1) {
     let cursor = at + delimiter.length;
