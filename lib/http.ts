@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import middy, { type MiddlewareObj } from '@middy/core';
+import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { config } from './config';
 import { HttpError, serviceUnavailable } from './errors';
 import { logRequest } from './log';
+import { stopIfAborted, withRequestSignal } from './request-scope';
 import { authenticate, type AccessClaims, type VerifiedAccessToken } from './tokens';
 
 type SessionCheck = (token: VerifiedAccessToken) => Promise<AccessClaims>;
@@ -36,27 +37,48 @@ export interface ApiRequest<Body, Query> {
   pathParameters: Record<string, string | undefined>;
   /** True when the body came as an HTML form post rather than JSON. */
   isFormPost: boolean;
-  /** The caller, when the endpoint requires a Bearer token (auth: true). */
-  viewer: AccessClaims;
   /** The client as API Gateway saw it, for the session list. */
   origin: { userAgent?: string; ip?: string };
+  /**
+   * Middy's abort signal: aborted when the early timeout has answered 503. lib/db.ts and lib/storage.ts read it from
+   * the request scope (lib/request-scope.ts) and stop; work of its own (loops, pipelines) checks it between steps.
+   */
+  signal: AbortSignal;
 }
 
-export interface EndpointOptions<Body, Query> {
+/** A request of an endpoint with `auth: true`: only these have a viewer. */
+export interface AuthenticatedRequest<Body, Query> extends ApiRequest<Body, Query> {
+  /** The caller, as its live session row says now. */
+  viewer: AccessClaims;
+}
+
+type Middleware = MiddlewareObj<ApiEvent, ApiResponse, Error, Context>;
+
+/** What a zod schema gives, or undefined when the endpoint has none. */
+type Parsed<Schema> = Schema extends z.ZodType ? z.output<Schema> : undefined;
+
+interface CommonOptions<BodySchema, QuerySchema> {
   /** json: JSON bodies only; json-or-form: JSON or application/x-www-form-urlencoded; none: no body read. */
   bodyType?: 'json' | 'json-or-form' | 'none';
-  body?: z.ZodType<Body>;
-  query?: z.ZodType<Query>;
-  /** Require `Authorization: Bearer <access token>`; checked before the body is read. */
-  auth?: boolean;
-  /** With auth: may this viewer do this (path parameters known, body not yet read)? Throw to refuse. */
-  authorize?: (viewer: AccessClaims, pathParameters: Record<string, string | undefined>) => void;
-  /** Extra middlewares (e.g. multipart parsing) run after the boundary and before validation. */
-  middlewares?: MiddlewareObj<ApiEvent, ApiResponse, Error, Context>[];
+  body?: BodySchema;
+  query?: QuerySchema;
+  /** Extra middlewares (e.g. multipart parsing) that read the body after the size limit, before validation. */
+  middlewares?: Middleware[];
 }
 
-type RequestState = { requestId: string; startedAt: number; viewer?: AccessClaims };
-const requestState = new WeakMap<object, RequestState>();
+export interface PublicEndpointOptions<BodySchema, QuerySchema> extends CommonOptions<BodySchema, QuerySchema> {
+  auth?: false;
+}
+
+export interface AuthenticatedEndpointOptions<BodySchema, QuerySchema> extends CommonOptions<BodySchema, QuerySchema> {
+  /** Require `Authorization: Bearer <access token>`; checked before the body is read. */
+  auth: true;
+  /** May this viewer do this (path parameters known, body not yet read)? Throw to refuse. */
+  authorize?: (viewer: AccessClaims, pathParameters: Record<string, string | undefined>) => void;
+}
+
+/** Kept by Middy per request (`request.internal`) for the boundary's log line. */
+type RequestInternal = { startedAt?: number };
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
   return {
@@ -144,15 +166,16 @@ function fromMiddyError(error: MiddyParserError): HttpError {
 }
 
 /** Outermost middleware: request id, error rendering, one log line per request. */
-const boundary = (): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
+const boundary = (): MiddlewareObj<ApiEvent, ApiResponse, Error, Context, RequestInternal> => ({
   before: (request) => {
-    // Lambda's request id: unique on AWS and under serverless-offline (whose API request id is a constant).
-    const requestId = request.context?.awsRequestId || request.event.requestContext?.requestId || randomUUID();
-    requestState.set(request.event, { requestId, startedAt: performance.now() });
+    // Lambda's request id: unique on AWS and under serverless-offline (whose API request id is a constant). A host
+    // that gives none gets one here, so the handler and the log line name the same id.
+    request.context.awsRequestId ||= request.event.requestContext?.requestId || randomUUID();
+    request.internal.startedAt = performance.now();
     canonicalisePathIds(request.event);
   },
   after: (request) => {
-    finish(request.event, request.response);
+    finish(request, request.response);
   },
   onError: (request) => {
     const error = toHttpError(request.error);
@@ -160,7 +183,7 @@ const boundary = (): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
       'cache-control': 'no-store',
       ...error.headers,
     });
-    finish(request.event, request.response, error);
+    finish(request, request.response, error);
   },
 });
 
@@ -184,63 +207,69 @@ function genericFor(error: HttpError): HttpError {
     : new HttpError(500, 'internal_error', 'Something went wrong on our side. Please try again.');
 }
 
-function finish(event: ApiEvent, response: ApiResponse | null | undefined, error?: HttpError) {
-  const state = requestState.get(event) ?? { requestId: randomUUID(), startedAt: performance.now() };
+function finish(request: Request<ApiEvent, ApiResponse, Error, Context, RequestInternal>, response: ApiResponse | null | undefined, error?: HttpError) {
   if (!response) return;
+  const { event, context, internal } = request;
   // nosniff on every response: no browser may guess a type other than the one declared.
-  response.headers = { ...response.headers, 'x-content-type-options': 'nosniff', 'x-request-id': state.requestId };
+  response.headers = { ...response.headers, 'x-content-type-options': 'nosniff', 'x-request-id': context.awsRequestId };
   logRequest({
-    requestId: state.requestId,
+    requestId: context.awsRequestId,
     route: event.routeKey ?? `${event.requestContext?.http?.method} ${event.rawPath}`,
     status: response.statusCode,
-    durationMs: Math.round((performance.now() - state.startedAt) * 10) / 10,
+    durationMs: Math.round((performance.now() - (internal.startedAt ?? performance.now())) * 10) / 10,
     error,
   });
 }
 
-const requireViewer = (
-  authorize?: EndpointOptions<unknown, unknown>['authorize'],
-): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
-  before: async ({ event }) => {
-    // A valid signature is not enough: the session must still be live (one indexed lookup).
-    if (!sessionCheck) throw new HttpError(500, 'internal_error', 'Something went wrong on our side. Please try again.');
-    const viewer = await sessionCheck(await authenticate(lowerCaseHeaders(event.headers)));
-    const state = requestState.get(event);
-    if (state) state.viewer = viewer;
-    authorize?.(viewer, event.pathParameters ?? {});
-  },
-});
+/** The caller of an `auth: true` endpoint. A valid signature is not enough: the session must still be live (one indexed lookup). */
+async function viewerOf(headers: Record<string, string | undefined>): Promise<AccessClaims> {
+  if (!sessionCheck) throw new HttpError(500, 'internal_error', 'Something went wrong on our side. Please try again.');
+  return sessionCheck(await authenticate(headers));
+}
 
 /** Refuses bodies larger than the endpoint reads, before any parser or hash sees them. */
 export const bodyLimit = (
   maxBytes: number,
   tooLarge: () => HttpError = () => new HttpError(413, 'payload_too_large', `The request body is larger than ${maxBytes} bytes.`),
-): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
+): Middleware => ({
   before: ({ event }) => {
-    if (!event.body) return;
-    const bytes = event.isBase64Encoded ? Math.floor((event.body.length * 3) / 4) : Buffer.byteLength(event.body);
-    if (bytes > maxBytes) throw tooLarge();
+    if (event.body && bodyByteLength(event) > maxBytes) throw tooLarge();
   },
 });
 
-/** Accepts JSON, or an HTML form when allowed; anything else is 415. */
-const bodyParsers = (bodyType: 'json' | 'json-or-form'): MiddlewareObj<ApiEvent, ApiResponse, Error, Context>[] => {
-  if (bodyType === 'json') return [requireBody(), httpJsonBodyParser() as MiddlewareObj<ApiEvent, ApiResponse, Error, Context>];
-  return [
-    requireBody(),
-    httpJsonBodyParser({ disableContentTypeError: true }) as MiddlewareObj<ApiEvent, ApiResponse, Error, Context>,
-    httpUrlencodeBodyParser({ disableContentTypeError: true }) as MiddlewareObj<ApiEvent, ApiResponse, Error, Context>,
-    {
-      before: ({ event }) => {
-        if (typeof event.body === 'string') {
-          throw new HttpError(415, 'unsupported_media_type', 'Send the body as JSON or as an HTML form.');
-        }
-      },
-    },
-  ];
-};
+/** The size of the body once decoded, computed without decoding it (the one decode happens in the parser). */
+export function bodyByteLength(event: ApiEvent): number {
+  if (!event.body) return 0;
+  if (!event.isBase64Encoded) return Buffer.byteLength(event.body);
+  return Buffer.byteLength(event.body, 'base64');
+}
 
-const requireBody = (): MiddlewareObj<ApiEvent, ApiResponse, Error, Context> => ({
+/** Accepts JSON, or an HTML form when allowed; anything else is 415. Each parser decodes a base64 body itself, once. */
+function useBodyParsers(reader: ReturnType<typeof bodyReader>, bodyType: 'json' | 'json-or-form'): void {
+  reader.use(requireBody());
+  if (bodyType === 'json') {
+    reader.use(httpJsonBodyParser());
+    return;
+  }
+  reader.use(httpJsonBodyParser({ disableContentTypeError: true }));
+  reader.use(httpUrlencodeBodyParser({ disableContentTypeError: true }));
+  reader.use({
+    before: ({ event }) => {
+      if (typeof event.body === 'string') {
+        throw new HttpError(415, 'unsupported_media_type', 'Send the body as JSON or as an HTML form.');
+      }
+    },
+  });
+}
+
+/**
+ * The body-reading middlewares in a Middy stack of their own, which the endpoint's handler runs: Middy 7 applies
+ * timeoutEarlyInMillis (and aborts its signal) only around the handler, so steps that were `before` middlewares of
+ * the outer stack (auth lookup, body parsing) ran outside the early timeout. Its handler hands back the parsed body.
+ */
+const bodyReader = () => middy<ApiEvent, unknown, Error, Context>({ timeoutEarlyInMillis: 0 }).handler((event) => event.body);
+
+const requireBody = (): MiddlewareObj<ApiEvent, unknown, Error, Context> => ({
   before: ({ event }) => {
     if (event.body === undefined || event.body === null || event.body === '') {
       throw new HttpError(400, 'validation_failed', 'A request body is required.', { details: { body: 'is required' } });
@@ -266,44 +295,87 @@ function lowerCaseHeaders(headers: ApiEvent['headers'] | undefined): Record<stri
   return lowered;
 }
 
+type AnySchema = z.ZodType | undefined;
+type AuthenticatedEndpointArgs = [AuthenticatedEndpointOptions<AnySchema, AnySchema>, (request: AuthenticatedRequest<unknown, unknown>) => Promise<ApiResponse>];
+type PublicEndpointArgs = [PublicEndpointOptions<AnySchema, AnySchema>, (request: ApiRequest<unknown, unknown>) => Promise<ApiResponse>];
+const isAuthenticated = (args: AuthenticatedEndpointArgs | PublicEndpointArgs): args is AuthenticatedEndpointArgs => args[0].auth === true;
+
+/** How long before Lambda's own timeout the 503 goes out, leaving time to render it and to stop the work. */
+export const TIMEOUT_EARLY_MS = 500;
+
 /**
- * Builds a Lambda handler from one shared middleware stack:
- * boundary (request id, errors, logs) → bearer token → body size limit → body parser → validation → handler.
+ * Builds a Lambda handler from one shared middleware stack: the boundary (request id, errors, logs) around a handler
+ * that runs, under Middy's early timeout and inside its abort signal's scope: bearer token → body size limit → body
+ * parser → validation → `run`. `viewer` exists only for `auth: true`; body and query are typed by their schemas.
  */
-export function endpoint<Body = undefined, Query = undefined>(
-  options: EndpointOptions<Body, Query>,
-  run: (request: ApiRequest<Body, Query>) => Promise<ApiResponse>,
-) {
+export function endpoint<BodySchema extends z.ZodType | undefined = undefined, QuerySchema extends z.ZodType | undefined = undefined>(
+  options: AuthenticatedEndpointOptions<BodySchema, QuerySchema>,
+  run: (request: AuthenticatedRequest<Parsed<BodySchema>, Parsed<QuerySchema>>) => Promise<ApiResponse>,
+): Handler;
+export function endpoint<BodySchema extends z.ZodType | undefined = undefined, QuerySchema extends z.ZodType | undefined = undefined>(
+  options: PublicEndpointOptions<BodySchema, QuerySchema>,
+  run: (request: ApiRequest<Parsed<BodySchema>, Parsed<QuerySchema>>) => Promise<ApiResponse>,
+): Handler;
+export function endpoint(...args: AuthenticatedEndpointArgs | PublicEndpointArgs): Handler {
   // Every setting is checked while the function loads, so that a bad one fails the cold start
   // (Lambda reports it as an init error naming the variable) instead of its first request.
   config();
+  const [options] = args;
   const bodyType = options.bodyType ?? (options.body ? 'json' : 'none');
-  const stack: MiddlewareObj<ApiEvent, ApiResponse, Error, Context>[] = [boundary()];
-  if (options.auth) stack.push(requireViewer(options.authorize));
-  if (bodyType !== 'none') stack.push(bodyLimit(MAX_FORM_BODY_BYTES), ...bodyParsers(bodyType));
-  stack.push(...(options.middlewares ?? []));
+  const middlewares = options.middlewares ?? [];
+  let reader: ReturnType<typeof bodyReader> | undefined;
+  if (bodyType !== 'none' || middlewares.length) {
+    reader = bodyReader();
+    if (bodyType !== 'none') {
+      reader.use(bodyLimit(MAX_FORM_BODY_BYTES));
+      useBodyParsers(reader, bodyType);
+    }
+    for (const middleware of middlewares) reader.use(middleware);
+  }
 
-  return middy<ApiEvent, ApiResponse, Error, Context>({
-    // Shortly before Lambda's own timeout, answer a 503 with the error body rather than API Gateway's bare one.
-    timeoutEarlyInMillis: 500,
+  /** Reads the body (after the caller is known: an unauthorised caller's body is never parsed) and validates it. */
+  const readRequest = async (event: ApiEvent, context: Context, signal: AbortSignal): Promise<ApiRequest<unknown, unknown>> => {
+    stopIfAborted(signal);
+    const parsed = reader ? await reader(event, context) : event.body;
+    stopIfAborted(signal);
+    const headers = lowerCaseHeaders(event.headers);
+    return {
+      event,
+      body: options.body ? validate(options.body, parsed, 'body') : undefined,
+      query: options.query ? validate(options.query, event.queryStringParameters, 'query') : undefined,
+      requestId: context.awsRequestId,
+      headers,
+      pathParameters: event.pathParameters ?? {},
+      isFormPost: /^application\/x-www-form-urlencoded/i.test(headers['content-type'] ?? ''),
+      origin: { userAgent: headers['user-agent'], ip: event.requestContext?.http?.sourceIp },
+      signal,
+    };
+  };
+
+  // Only an auth endpoint's run gets a viewer; the caller is known before its body is read.
+  let steps: (event: ApiEvent, context: Context, signal: AbortSignal) => Promise<ApiResponse>;
+  if (isAuthenticated(args)) {
+    const [{ authorize }, run] = args;
+    steps = async (event, context, signal) => {
+      const viewer = await viewerOf(lowerCaseHeaders(event.headers));
+      authorize?.(viewer, event.pathParameters ?? {});
+      return run({ ...(await readRequest(event, context, signal)), viewer });
+    };
+  } else {
+    const [, run] = args;
+    steps = async (event, context, signal) => run(await readRequest(event, context, signal));
+  }
+
+  return middy<ApiEvent, ApiResponse, Error, Context, RequestInternal>({
+    // Shortly before Lambda's own timeout, answer a 503 with the error body rather than API Gateway's bare one; the
+    // signal aborts at that moment, and the work still running (statements, S3 calls, image steps) stops on it.
+    timeoutEarlyInMillis: TIMEOUT_EARLY_MS,
     timeoutEarlyResponse: () => {
       throw serviceUnavailable('service');
     },
   })
-    .use(stack)
-    .handler(async (event) => {
-      const headers = lowerCaseHeaders(event.headers);
-      const isFormPost = /^application\/x-www-form-urlencoded/i.test(headers['content-type'] ?? '');
-      return run({
-        event,
-        body: options.body ? validate(options.body, event.body, 'body') : (undefined as Body),
-        query: options.query ? validate(options.query, event.queryStringParameters, 'query') : (undefined as Query),
-        requestId: requestState.get(event)?.requestId ?? randomUUID(),
-        headers,
-        pathParameters: event.pathParameters ?? {},
-        isFormPost,
-        viewer: requestState.get(event)?.viewer as AccessClaims,
-        origin: { userAgent: headers['user-agent'], ip: event.requestContext?.http?.sourceIp },
-      });
-    });
+    .use(boundary())
+    .handler((event, context, { signal }) => withRequestSignal(signal, () => steps(event, context, signal)));
 }
+
+export type Handler = (event: ApiEvent, context: Context) => Promise<ApiResponse>;

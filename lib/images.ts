@@ -6,6 +6,7 @@
 import { fileTypeFromBuffer } from 'file-type';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { HttpError } from './errors';
+import { stopIfAborted } from './request-scope';
 
 // Every upload is a new input, so libvips' operation cache (50 MB by default)
 // never hits; it only holds decoded pixels between invocations of a
@@ -19,6 +20,8 @@ export interface RenderOptions {
   maxPixels: number;
   /** Edge lengths of the square WebP variants to emit. */
   sizes: readonly number[];
+  /** The request's abort signal: checked between steps, so a request already answered 503 stops decoding. */
+  signal?: AbortSignal;
 }
 
 export interface ProcessedPicture {
@@ -84,8 +87,10 @@ function heifContainerType(bytes: Uint8Array): ImageType {
 export async function renderVariants(bytes: Uint8Array, options: RenderOptions, onVariant?: VariantListener): Promise<Map<number, Buffer>> {
   const sizes = checkSizes(options.sizes);
   const largest = Math.max(...sizes);
+  stopIfAborted(options.signal);
   const square = await decodeToSquare(bytes, largest, checkMaxPixels(options.maxPixels));
-  return encodeSquares(square, sizes, onVariant);
+  stopIfAborted(options.signal);
+  return encodeSquares(square, sizes, onVariant, options.signal);
 }
 
 /** Told of each variant as soon as it is encoded, so that its upload can start while the others encode. */
@@ -232,12 +237,14 @@ async function attentionOffset(data: Buffer, raw: RawSquare['raw'], square: numb
   };
 }
 
-async function encodeSquares(square: RawSquare, sizes: number[], onVariant?: VariantListener): Promise<Map<number, Buffer>> {
+async function encodeSquares(square: RawSquare, sizes: number[], onVariant?: VariantListener, signal?: AbortSignal): Promise<Map<number, Buffer>> {
   // allSettled: no variant may reach onVariant after this function has failed (its caller cleans up then).
   const encoded = await Promise.allSettled(
     sizes.map(async (size) => {
       const image = sharp(square.data, { raw: square.raw });
       const webp = await (size === square.raw.width ? image : image.resize(size, size)).webp(WEBP_OPTIONS).toBuffer();
+      // After a 503 no variant is handed on to be stored.
+      stopIfAborted(signal);
       onVariant?.(size, webp);
       return webp;
     }),

@@ -9,6 +9,7 @@ import { HttpError, forbidden, notFound } from './errors';
 import { processPicture, renderDefaultAvatar } from './images';
 import { logEvent } from './log';
 import { deletePictureObjects, fileTooLarge, incomingPrefix } from './pictures';
+import { requestSignal, stopIfAborted } from './request-scope';
 import { variantKey } from './profiles';
 import { ObjectTooLargeError, ensureBucket, type ObjectStore } from './storage';
 import { isUuid } from './tokens';
@@ -34,6 +35,7 @@ export async function replacePicture(
   const { maxPixels, sizes } = config().pictures;
   if (bytes.byteLength > maxBytes) throw fileTooLarge(maxBytes);
   // Keys derive from the id as stored, never from the caller's spelling of it; known before the first put starts.
+  const signal = requestSignal();
   const owner = await findUserById(userId);
   if (!owner) throw notFound('No user with this id.');
   userId = owner.id;
@@ -47,9 +49,11 @@ export async function replacePicture(
     puts.push(objects.put(variantKey(userId, pictureId, size), webp, 'image/webp').then(() => ({}), (error: unknown) => ({ error })));
   let user: (UserRow & { previous_picture_id: string | null }) | undefined;
   try {
-    await processPicture(bytes, { maxPixels, sizes }, store);
+    await processPicture(bytes, { maxPixels, sizes, signal }, store);
     const failed = (await Promise.all(puts)).find((put) => 'error' in put);
     if (failed) throw failed.error;
+    // A request answered 503 while its puts ran commits nothing (the transaction checks again before COMMIT).
+    stopIfAborted(signal);
     user = await transaction(async (db) => {
       await within?.(db, pictureId);
       return setPictureId(db, userId, pictureId);
@@ -89,6 +93,8 @@ export async function confirmDirectUpload(userId: string, key: string, objects: 
     keepForRetry = error instanceof HttpError && error.status === 503;
     throw error;
   } finally {
+    // The client got a 503 (early timeout) even if the work went on to finish: its retry needs the upload.
+    keepForRetry ||= Boolean(requestSignal()?.aborted);
     if (!keepForRetry) await objects.deleteMany([key]).catch(() => logEvent('could not delete a raw upload', { userId }));
   }
 }

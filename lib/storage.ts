@@ -13,6 +13,7 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { config } from './config';
 import { HttpError, serviceUnavailable } from './errors';
 import { defaultAvatarKey } from './profiles';
+import { requestSignal } from './request-scope';
 import { urlSigner, type UrlSigner } from './url-signer';
 
 /** get() found an object larger than the caller accepts; it was not read. */
@@ -80,7 +81,10 @@ export const s3Store: ObjectStore = {
     try {
       // A key's bytes never change (a new picture gets a new pictureId), so a browser may keep them as long as it
       // holds the URL; presigned URLs change once per signing window (lib/profiles.ts urlSigningWindow).
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, CacheControl: OBJECT_CACHE_CONTROL }));
+      await client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, CacheControl: OBJECT_CACHE_CONTROL }),
+        { abortSignal: requestSignal() },
+      );
     } catch (error) {
       throw unavailable(error);
     }
@@ -88,7 +92,7 @@ export const s3Store: ObjectStore = {
 
   async get(key, maxBytes) {
     try {
-      const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: requestSignal() });
       if ((object.ContentLength ?? 0) > maxBytes) {
         object.Body?.transformToWebStream().cancel().catch(() => {});
         throw new ObjectTooLargeError(`${key} is larger than ${maxBytes} bytes`);
@@ -102,7 +106,7 @@ export const s3Store: ObjectStore = {
 
   async head(key) {
     try {
-      const object = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const object = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: requestSignal() });
       return { key, size: object.ContentLength ?? 0 };
     } catch (error) {
       if (isMissing(error)) return undefined;
@@ -125,6 +129,8 @@ export const s3Store: ObjectStore = {
     return objects;
   },
 
+  // Not tied to the request's abort signal: deletes are the clean-up after a failure or a replacement, which must
+  // finish even when the client was already answered 503. Gets and puts stop on it (see lib/request-scope.ts).
   async deleteMany(keys) {
     for (let start = 0; start < keys.length; start += 1000) {
       const batch = keys.slice(start, start + 1000);

@@ -69,8 +69,8 @@ function lowerCase(headers: Record<string, string>) {
 }
 
 /** A Lambda context with the fields handlers and Middy read. */
-export function lambdaContext(functionName = 'portrait-test'): Context {
-  const deadline = Date.now() + 30_000;
+export function lambdaContext(functionName = 'portrait-test', remainingMs = 30_000): Context {
+  const deadline = Date.now() + remainingMs;
   return {
     callbackWaitsForEmptyEventLoop: true,
     functionName,

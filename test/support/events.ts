@@ -13,8 +13,8 @@ export interface InvokeResult {
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 
 /** Calls an exported handler with a built event and returns the response in an easy shape. */
-export async function invoke(handler: Handler, options: EventOptions): Promise<InvokeResult> {
-  const response = (await handler(httpEvent(options), lambdaContext())) as {
+export async function invoke(handler: Handler, options: EventOptions, context: Context = lambdaContext()): Promise<InvokeResult> {
+  const response = (await handler(httpEvent(options), context)) as {
     statusCode: number;
     headers?: Record<string, string>;
     body?: string;
