@@ -1,6 +1,6 @@
 // `serverless package --stage prod`, run the way a user runs it, and checked: one zip per function,
-// sharp (linux-x64) only where images are decoded, no dev tooling in any zip, IAM limited to the
-// picture bucket, secrets only as Secrets Manager references, every route of DESIGN.md.
+// sharp (linux-x64) only where images are decoded, no dev tooling in any zip, one IAM role per
+// function with only the S3 access its code uses, secrets only as Secrets Manager references, every route of DESIGN.md.
 //
 // The package is built once per test run, shared with test/lambda-runtime.test.ts
 // (test/support/packaged.ts), in a temporary copy of the project (scripts/bench-bundles.ts,
@@ -95,7 +95,6 @@ const PLAIN_UNZIPPED_TRIPWIRE = 5_000_000;
 
 let packaged: PackagedService;
 let functions: PackagedFunction[];
-let statements: Statement[];
 
 interface Statement {
   Effect: string;
@@ -103,13 +102,12 @@ interface Statement {
   Resource: unknown;
   NotAction?: unknown;
   NotResource?: unknown;
+  Condition?: { StringLike?: Record<string, string | string[]> };
 }
 
 beforeAll(async () => {
   packaged = await sharedPackage();
   functions = packagedFunctions(packaged.template);
-  const role = resource('IamRoleLambdaExecution');
-  statements = role.Properties.Policies.flatMap((policy: { PolicyDocument: { Statement: Statement[] } }) => policy.PolicyDocument.Statement);
 }, 240_000);
 
 function resource(logicalId: string) {
@@ -330,46 +328,134 @@ describe('serverless package --stage prod', () => {
     });
   });
 
-  describe('IAM', () => {
-    test('the functions share the one role serverless creates, with no managed policies', () => {
-      expect(resourcesOfType('AWS::IAM::Role').map(([id]) => id)).toEqual(['IamRoleLambdaExecution']);
-      expect([...resourcesOfType('AWS::IAM::Policy'), ...resourcesOfType('AWS::IAM::ManagedPolicy')]).toEqual([]);
-      expect(resource('IamRoleLambdaExecution').Properties.ManagedPolicyArns).toBeUndefined();
-      for (const entry of functions) expect(entry.properties.Role).toEqual({ 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] });
-    });
+  describe('IAM: one role per function, least privilege', () => {
+    // What each function's code does with the bucket (lib/storage.ts's ObjectStore as S3 actions: put → PutObject,
+    // get/head/presignGet → GetObject, presignPost → PutObject, deleteMany → DeleteObject, list → ListBucket with
+    // the prefix, HeadBucket or a 404 for a missing key → ListBucket on the whole bucket), stated here apart from
+    // scripts/iam-roles.cjs so that a widened role fails this test. Written `action key-pattern`.
+    const SHOWS_PICTURES = ['s3:GetObject defaults/avatar/*', 's3:GetObject pictures/*'];
+    const DELETES_ACCOUNTS = ['s3:DeleteObject incoming/*', 's3:DeleteObject pictures/*', 's3:ListBucket (bucket) under incoming/*, pictures/*'];
+    const S3_ACCESS: Record<string, string[]> = {
+      register: [],
+      verifyEmail: SHOWS_PICTURES,
+      resendVerification: [],
+      login: [],
+      refresh: [],
+      logout: [],
+      getProfile: SHOWS_PICTURES,
+      updateProfile: SHOWS_PICTURES,
+      uploadPicture: [...SHOWS_PICTURES, 's3:DeleteObject pictures/*', 's3:ListBucket (bucket)', 's3:PutObject pictures/*'],
+      listSessions: [],
+      revokeSession: [],
+      forgotPassword: [],
+      resetPassword: [],
+      changePassword: [],
+      changeEmail: [],
+      confirmEmail: SHOWS_PICTURES,
+      deleteAccount: DELETES_ACCOUNTS,
+      deletePicture: [...SHOWS_PICTURES, 's3:DeleteObject pictures/*', 's3:ListBucket (bucket) under pictures/*'],
+      pictureRedirect: SHOWS_PICTURES,
+      uploadUrl: ['s3:ListBucket (bucket)', 's3:PutObject incoming/*'],
+      confirmPicture: [
+        ...SHOWS_PICTURES,
+        's3:DeleteObject incoming/*',
+        's3:DeleteObject pictures/*',
+        's3:GetObject incoming/*',
+        's3:ListBucket (bucket)',
+        's3:PutObject pictures/*',
+      ],
+      health: ['s3:GetObject health-probe', 's3:ListBucket (bucket)'],
+      openapi: [],
+      web: [],
+      notFound: [],
+      adminListUsers: SHOWS_PICTURES,
+      adminGetUser: SHOWS_PICTURES,
+      adminUpdateUser: SHOWS_PICTURES,
+      adminDeleteUser: DELETES_ACCOUNTS,
+      adminUnlockUser: [],
+      adminAudit: [],
+      setupStorage: ['s3:ListBucket (bucket)', 's3:PutObject defaults/avatar/*'],
+      janitor: DELETES_ACCOUNTS,
+    };
 
-    test("S3 access is Get/Put/DeleteObject on the bucket's objects and ListBucket on the bucket, nothing more", () => {
-      const s3 = statements
+    const roleOf = (entry: PackagedFunction) => {
+      const [logicalId] = entry.properties.Role['Fn::GetAtt'] as [string, string];
+      return { logicalId, role: resource(logicalId) };
+    };
+    const statementsOf = (entry: PackagedFunction): Statement[] =>
+      roleOf(entry).role.Properties.Policies.flatMap((policy: { PolicyDocument: { Statement: Statement[] } }) => policy.PolicyDocument.Statement);
+    /** A role's S3 grants as `action key-pattern`, `action (bucket)` or `action (bucket) under prefixes`. */
+    const s3Grants = (entry: PackagedFunction) =>
+      statementsOf(entry)
         .filter((statement) => asList(statement.Action).some((action) => String(action).startsWith('s3:')))
-        .map((statement) => ({ effect: statement.Effect, actions: asList(statement.Action).sort(), resources: asList(statement.Resource).map(arnText) }));
-      expect(s3).toHaveLength(2);
-      expect(s3).toEqual(
-        expect.arrayContaining([
-          { effect: 'Allow', actions: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'], resources: ['${PictureBucket.Arn}/*'] },
-          { effect: 'Allow', actions: ['s3:ListBucket'], resources: ['${PictureBucket.Arn}'] },
-        ]),
-      );
+        .flatMap((statement) => {
+          expect(statement.Effect).toBe('Allow');
+          const prefixes = statement.Condition?.StringLike?.['s3:prefix'];
+          return asList(statement.Action).flatMap((action) =>
+            asList(statement.Resource).map((target) => {
+              const text = arnText(target);
+              if (text === '${PictureBucket.Arn}') return `${action} (bucket)${prefixes ? ` under ${asList(prefixes).sort().join(', ')}` : ''}`;
+              return `${action} ${text.replace(/^\$\{PictureBucket\.Arn\}\//, '')}`;
+            }),
+          );
+        })
+        .sort();
+
+    test('every function has a role of its own; serverless makes no shared role and no managed policy is attached', () => {
+      expect(packaged.template.Resources.IamRoleLambdaExecution).toBeUndefined();
+      const roles = functions.map((entry) => roleOf(entry));
+      for (const { role } of roles) expect(role.Type).toBe('AWS::IAM::Role');
+      expect(new Set(roles.map(({ logicalId }) => logicalId)).size).toBe(functions.length);
+      expect(resourcesOfType('AWS::IAM::Role')).toHaveLength(functions.length);
+      expect([...resourcesOfType('AWS::IAM::Policy'), ...resourcesOfType('AWS::IAM::ManagedPolicy')]).toEqual([]);
+      for (const { role } of roles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     });
 
-    test('no statement allows every action, every action of a service (but logs) or every resource', () => {
-      for (const statement of statements) {
-        expect(statement.NotAction).toBeUndefined();
-        expect(statement.NotResource).toBeUndefined();
-        for (const action of asList(statement.Action)) {
-          expect(action).not.toBe('*');
-          // Logs actions (even logs:*) are allowed on the stack's own log groups only: see the next test.
-          if (!String(action).startsWith('logs:')) expect(action).not.toMatch(/^[a-z0-9-]+:\*$/i);
-        }
-        for (const target of asList(statement.Resource)) expect(arnText(target)).not.toBe('*');
+    test('only Lambda may assume the roles', () => {
+      for (const [, role] of resourcesOfType('AWS::IAM::Role')) {
+        expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+          { Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] },
+        ]);
       }
     });
 
-    test("every other statement is CloudWatch Logs on the stack's own log groups", () => {
-      const rest = statements.filter((statement) => !asList(statement.Action).some((action) => String(action).startsWith('s3:')));
-      expect(rest.length).toBeGreaterThan(0);
-      for (const statement of rest) {
-        for (const action of asList(statement.Action)) expect(action).toMatch(/^logs:/);
-        for (const target of asList(statement.Resource)) expect(arnText(target)).toMatch(/:log-group:\/aws\/lambda\/portrait-prod/);
+    test('the table above covers every function of the template', () => {
+      expect(functions.map((entry) => entry.name).sort()).toEqual(Object.keys(S3_ACCESS).sort());
+    });
+
+    test.each(Object.keys(S3_ACCESS))("%s: exactly the S3 access its code uses", (name) => {
+      expect({ name, s3: s3Grants(fn(name)) }).toEqual({ name, s3: [...S3_ACCESS[name]!].sort() });
+    });
+
+    test('functions with no AWS needs get CloudWatch Logs and nothing else', () => {
+      for (const [name, access] of Object.entries(S3_ACCESS)) {
+        if (access.length) continue;
+        const actions = statementsOf(fn(name)).flatMap((statement) => asList(statement.Action).map(String));
+        expect({ name, actions: actions.filter((action) => !action.startsWith('logs:')) }).toEqual({ name, actions: [] });
+      }
+    });
+
+    test("each role writes logs to its own function's log group only, without creating groups", () => {
+      for (const entry of functions) {
+        const logs = statementsOf(entry).filter((statement) => asList(statement.Action).some((action) => String(action).startsWith('logs:')));
+        const actions = logs.flatMap((statement) => asList(statement.Action)).sort();
+        expect({ name: entry.name, actions }).toEqual({ name: entry.name, actions: ['logs:CreateLogStream', 'logs:PutLogEvents'] });
+        const group = entry.properties.FunctionName ?? `portrait-prod-${entry.name}`;
+        for (const statement of logs) {
+          for (const target of asList(statement.Resource)) expect(arnText(target)).toMatch(new RegExp(`:log-group:/aws/lambda/${group}:\\*(?::\\*)?$`));
+        }
+      }
+    });
+
+    test('no statement allows every action, every action of a service, every resource, or works by exclusion', () => {
+      for (const entry of functions) {
+        for (const statement of statementsOf(entry)) {
+          expect(statement.Effect).toBe('Allow');
+          expect(statement.NotAction).toBeUndefined();
+          expect(statement.NotResource).toBeUndefined();
+          for (const action of asList(statement.Action)) expect(String(action)).not.toMatch(/(?:^|:)\*$/);
+          for (const target of asList(statement.Resource)) expect(arnText(target)).not.toBe('*');
+        }
       }
     });
   });
