@@ -17,6 +17,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { median, ms, table } from './bench-support';
+import { runtimeClientInstalled, startFunction } from './lambda-runtime';
 import { extractZip, readZip, type ZipArchive } from './zip';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
@@ -27,6 +28,8 @@ export const NODE_24 = path.join(ROOT, 'node_modules', '.bin', 'node');
 export const IMAGE_FUNCTIONS = ['uploadPicture', 'confirmPicture', 'setupStorage'];
 
 const IMPORT_RUNS = 7;
+/** Cold starts per function under aws-lambda-ric (each a new process and Runtime API). */
+const INIT_RUNS = 3;
 const BUNDLE_LIMIT_BYTES = 1_000_000; // 1 MB, the .mjs alone
 const IMPORT_LIMIT_MS = 150;
 /** The sign-up and sign-in functions (issue 9): no AWS SDK, small bundles, an import close to an empty one. */
@@ -264,6 +267,8 @@ interface BundleFigures {
   unzippedBytes: number;
   importMs: number;
   importNoMapsMs: number;
+  /** Median init under aws-lambda-ric (process start to first poll), when the runtime client is built. */
+  initMs?: number;
 }
 
 const kB = (bytes: number) => `${(bytes / 1000).toFixed(0)} kB`;
@@ -306,6 +311,26 @@ export async function benchBundles(reporter?: BundleBenchReporter, options: { so
       }
       log(`bundles: import round ${runIndex + 1} of ${IMPORT_RUNS} done`);
     }
+    // Init as Lambda counts it: the runtime client starting in a new process, loading the bundle through its
+    // handler string, and asking the Runtime API for the first event (scripts/lambda-runtime.ts).
+    const initRuns = new Map<string, number[]>(measured.map(({ fn }) => [fn.name, []]));
+    const emptyInit: number[] = [];
+    if (runtimeClientInstalled()) {
+      log(`bundles: starting each zip under aws-lambda-ric ${INIT_RUNS}× (process start to the first poll for an event)`);
+      const initOnce = async (name: string, taskRoot: string, handler: string, environment: Record<string, string>) => {
+        const started = await startFunction({ name, taskRoot, handler, environment });
+        await started.stop();
+        return started.initMs;
+      };
+      for (let runIndex = 0; runIndex < INIT_RUNS; runIndex++) {
+        emptyInit.push(await initOnce('empty', path.dirname(emptyBundle), 'empty.handler', { ...importSettings(), NODE_OPTIONS: '--enable-source-maps' }));
+        for (const entry of measured) {
+          initRuns.get(entry.fn.name)!.push(await initOnce(entry.fn.name, path.join(unzipRoot, entry.fn.name), String(entry.fn.properties.Handler), entry.env));
+        }
+      }
+    } else {
+      log('bundles: init under aws-lambda-ric skipped: its native client is not built (npm ci runs its install script)');
+    }
     const figures: BundleFigures[] = measured.map(({ fn, archive, withMaps, withoutMaps }) => {
       const sizeOf = (name: string) => archive.entries.find((entry) => entry.name === name)?.size ?? 0;
       return {
@@ -317,6 +342,7 @@ export async function benchBundles(reporter?: BundleBenchReporter, options: { so
         unzippedBytes: archive.entries.reduce((sum, entry) => sum + entry.size, 0),
         importMs: median(withMaps),
         importNoMapsMs: median(withoutMaps),
+        initMs: initRuns.get(fn.name)!.length ? median(initRuns.get(fn.name)!) : undefined,
       };
     });
 
@@ -325,7 +351,7 @@ export async function benchBundles(reporter?: BundleBenchReporter, options: { so
     console.log(`${availableParallelism()} CPUs, load average ${load}: import times grow with the machine's load)\n`);
     console.log(
       table(
-        ['function', 'zip', '.mjs', '.mjs.map', 'unzipped total', 'import (source maps on, as deployed)', 'import (maps off)'],
+        ['function', 'zip', '.mjs', '.mjs.map', 'unzipped total', 'import (source maps on, as deployed)', 'import (maps off)', `init under aws-lambda-ric (median of ${INIT_RUNS})`],
         figures.map((row) => [
           row.image ? `${row.name} (sharp)` : row.name,
           kB(row.zipBytes),
@@ -334,6 +360,7 @@ export async function benchBundles(reporter?: BundleBenchReporter, options: { so
           row.image ? MB(row.unzippedBytes) : kB(row.unzippedBytes),
           `${ms(row.importMs)} ms`,
           `${ms(row.importNoMapsMs)} ms`,
+          row.initMs === undefined ? 'not built' : `${ms(row.initMs)} ms`,
         ]),
       ),
     );
@@ -341,6 +368,15 @@ export async function benchBundles(reporter?: BundleBenchReporter, options: { so
 
     const baselineMs = median(baseline);
     console.log(`Baseline: an empty handler bundle imports in ${ms(baselineMs)} ms (median, source maps on).\n`);
+    const inits = figures.filter((row) => row.initMs !== undefined);
+    if (inits.length) {
+      const slowestInit = inits.reduce((a, b) => (b.initMs! > a.initMs! ? b : a));
+      console.log(
+        `Init under aws-lambda-ric (new Node 24 process, runtime client, bundle import, first poll of the Runtime API): ` +
+          `median over the functions ${ms(median(inits.map((row) => row.initMs!)))} ms, slowest ${ms(slowestInit.initMs!)} ms (${slowestInit.name}); ` +
+          `the empty handler ${ms(median(emptyInit))} ms. Lambda adds the sandbox and the download of the zip.\n`,
+      );
+    }
     for (const name of AUTH_FUNCTIONS) {
       const row = figures.find((entry) => entry.name === name);
       if (!row) continue;
