@@ -4,13 +4,14 @@
 // Runs on its own Postgres, s3rver and SMTP catcher (test/support/fault-stack.ts), never the shared ones.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
-  ROUTES,
+  describeOutage,
   keysUnder,
   useFaultStack,
   timed,
   unavailableShape,
   type App,
   type Call,
+  type OutageTable,
   type FaultStack,
   type Fixtures,
   type RouteName,
@@ -34,7 +35,7 @@ const uploadAsOwner = () =>
   timed(() => invoke(app.handlers.uploadPicture, { method: 'POST', route: '/users/me/picture', bearer: fixtures.owner.accessToken, ...fileUpload(jpeg) }));
 
 // What each route answers without the object store, and why.
-const withoutStorage: [RouteName, number, string][] = [
+const withoutStorage: OutageTable = [
   ['register', 202, 'no storage involved'],
   ['verify-email GET', 200, 'no storage involved'],
   ['verify-email POST', 200, 'the profile only presigns URLs'],
@@ -53,21 +54,7 @@ const withoutStorage: [RouteName, number, string][] = [
   ['confirm-picture', 503, 'it reads the raw upload'],
 ];
 
-test('the table covers every route', () => {
-  expect(withoutStorage.map(([route]) => route).sort()).toEqual([...ROUTES].sort());
-});
-
-describe('with s3rver stopped', () => {
-  beforeAll(() => stack.s3.stop(), 30_000);
-  afterAll(() => stack.s3.restore(), 30_000);
-
-  test.each(withoutStorage)('%s answers %i within 5 s (%s)', async (route, status) => {
-    const response = await timed(calls[route]);
-    if (status === 503) expect(response).toMatchObject(unavailableShape);
-    else expect(response.status).toBe(status);
-    expect(response.ms).toBeLessThan(5000);
-  });
-
+describeOutage('with s3rver stopped', { table: withoutStorage, calls: () => calls, begin: () => stack.s3.stop(), end: () => stack.s3.restore() }, () => {
   test('a refused delete keeps the picture on the profile', async () => {
     const profile = await invoke(app.handlers.getProfile, { method: 'GET', route: '/users/me', bearer: fixtures.deleter.accessToken });
     expect(profile.json.picture.default).toBe(false);

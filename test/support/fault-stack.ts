@@ -5,7 +5,7 @@
  * Nothing here imports lib/ or functions/ statically: lib/config.ts reads process.env on first use, so
  * the app is loaded (loadApp) only after startFaultStack has pointed process.env at these services.
  */
-import { afterAll, beforeAll, expect } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
@@ -371,4 +371,45 @@ export function useFaultStack(use: (context: FaultContext) => void | Promise<voi
   afterAll(async () => {
     await stack?.teardown();
   }, 30_000);
+}
+
+/** What each route answers during an outage, and why: one row per route of ROUTES. */
+export type OutageTable = [RouteName, number, string][];
+
+export interface Outage {
+  table: OutageTable;
+  /** The prepared calls (set by useFaultStack's beforeAll, hence a function). */
+  calls: () => Record<RouteName, Call>;
+  /** Takes the service away (stop, hang, refuse) and gives it back. */
+  begin: () => unknown;
+  end: () => unknown;
+}
+
+/**
+ * The matrix every fault file runs: its table covers every route, and during the outage each route answers
+ * its status within 5 s (every 503 with the error body, request id and Retry-After). `more` adds the
+ * file's own tests inside the same outage.
+ */
+export function describeOutage(name: string, outage: Outage, more?: () => void) {
+  test(`the table for "${name}" covers every route`, () => {
+    expect(outage.table.map(([route]) => route).sort()).toEqual([...ROUTES].sort());
+  });
+
+  describe(name, () => {
+    beforeAll(async () => {
+      await outage.begin();
+    }, 30_000);
+    afterAll(async () => {
+      await outage.end();
+    }, 30_000);
+
+    test.each(outage.table)('%s answers %i within 5 s (%s)', async (route, status) => {
+      const response = await timed(outage.calls()[route]);
+      if (status === 503) expect(response).toMatchObject(unavailableShape);
+      else expect(response.status).toBe(status);
+      expect(response.ms).toBeLessThan(5000);
+    });
+
+    more?.();
+  });
 }
