@@ -58,8 +58,9 @@ export async function findUserByEmail(email: string, db: Queryable = { query: re
   return rows[0];
 }
 
-export async function findUserById(id: string): Promise<UserRow | undefined> {
-  const { rows } = await read<UserRow>(`select ${columns} from users where id = $1`, [id]);
+/** `db`: the pool by default (a read, retried once when the connection drops), or the caller's transaction. */
+export async function findUserById(id: string, db: Queryable = { query: read }): Promise<UserRow | undefined> {
+  const { rows } = await db.query<UserRow>(`select ${columns} from users where id = $1`, [id]);
   return rows[0];
 }
 
