@@ -41,7 +41,8 @@ export function multipartFile(maxBytes: number, tooLarge: () => HttpError): Midd
         const boundary = boundaryOf(contentTypeOf(event));
         // The one decode of the body: the parts (the file among them) are views into this buffer.
         const body = typeof event.body === 'string' ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
-        (event as { body: unknown }).body = formOf(parseMultipart(body, boundary, maxBytes, tooLarge));
+        // The form replaces the text, as Middy's body parsers do; handlers read it with singleFile().
+        Object.assign(event, { body: formOf(parseMultipart(body, boundary, maxBytes, tooLarge)) });
       },
     },
   ];
@@ -186,12 +187,15 @@ function formOf(parts: Part[]): Record<string, unknown> {
 
 /** The one uploaded file of field `file`, or a 400 saying what is wrong. */
 export function singleFile(body: unknown): UploadedFile {
-  const parts = (body ?? {}) as Record<string, unknown>;
-  const files = Object.values(parts).flat().filter((part): part is UploadedFile => Buffer.isBuffer((part as UploadedFile)?.content));
+  const fields = typeof body === 'object' && body !== null ? body : {};
+  const files = Object.values(fields).flat().filter(isUploadedFile);
   if (files.length > 1) throw new HttpError(400, 'invalid_multipart', 'Send exactly one file, in the field "file".');
-  const file = parts.file as UploadedFile | undefined;
-  if (!file || !Buffer.isBuffer(file.content)) {
+  const file = 'file' in fields ? fields.file : undefined;
+  if (!isUploadedFile(file)) {
     throw new HttpError(400, 'missing_file', 'Send the picture as multipart/form-data in the field "file".');
   }
   return file;
 }
+
+const isUploadedFile = (value: unknown): value is UploadedFile =>
+  typeof value === 'object' && value !== null && 'content' in value && Buffer.isBuffer(value.content);
