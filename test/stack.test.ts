@@ -19,8 +19,10 @@ import { readMails, startMailCatcher, type RunningMailCatcher } from '../scripts
 import { startPostgres } from '../scripts/stack/postgres';
 import { startS3, type RunningS3 } from '../scripts/stack/s3';
 
-// initdb plus a fsync'ed shutdown can take seconds on a slow disk.
-jest.setTimeout(20_000);
+// initdb plus a fsync'ed shutdown can take seconds on a slow disk, and tens of seconds on a 2-core machine
+// running the whole suite (load ~15 there made the 20 s limit fail the restart test, and the next test
+// then found that cluster still up).
+jest.setTimeout(60_000);
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 let scratch: string;
