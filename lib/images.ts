@@ -275,11 +275,12 @@ const imageTooLarge = (maxPixels: number, cause?: unknown) =>
   });
 
 /**
- * AV1 has no shrink-on-load: libheif decodes the whole frame and holds it several times over, ~22 bytes a
- * pixel for 8-bit RGB and ~32 with alpha at 10–12 bits (a 12 MP AVIF: +270 to +385 MB RSS, 1.2 to 2.1 s of
- * CPU). 16 MP keeps the worst case near 600 MB and 3 s; a 50 MP AVIF would need 1–1.6 GB.
+ * AV1 has no shrink-on-load: libheif decodes the whole frame and holds it several times over, and glibc keeps
+ * what it freed. A 12 MP AVIF costs 1.2 s (8-bit) to 2.1 s (12-bit with alpha) of CPU; a warm process decoding
+ * the 12-bit one again and again settles near 1.2 GB RSS (600 MB with MALLOC_ARENA_MAX=2, set for the picture
+ * functions in serverless.yml). A 50 MP AVIF would need 4 s and several GB: 12 MP (4000×3000) is the bound.
  */
-export const AVIF_MAX_PIXELS = 16_000_000;
+export const AVIF_MAX_PIXELS = 12_000_000;
 
 const avifTooLarge = () =>
   new HttpError(

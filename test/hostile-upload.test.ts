@@ -331,13 +331,13 @@ describe('pixel and frame bombs', () => {
     await expectUploadRefused(fileUpload(await fx.avifClaimingDimensions(100_000, 100_000), { contentType: 'image/avif' }), 422, 'image_too_large');
   });
 
-  test('an AVIF over 16 MP (claimed 5000×4000, under PICTURE_MAX_PIXELS) is 422 image_too_large saying to send JPEG', async () => {
-    const response = await expectUploadRefused(fileUpload(await fx.avifClaimingDimensions(5000, 4000), { contentType: 'image/avif' }), 422, 'image_too_large');
-    expect(response.json.error.message).toMatch(/AVIF is accepted up to 16 megapixels.*Send a larger picture as JPEG\./);
+  test('an AVIF over 12 MP (claimed 4001×3000, under PICTURE_MAX_PIXELS) is 422 image_too_large saying to send JPEG', async () => {
+    const response = await expectUploadRefused(fileUpload(await fx.avifClaimingDimensions(4001, 3000), { contentType: 'image/avif' }), 422, 'image_too_large');
+    expect(response.json.error.message).toMatch(/AVIF is accepted up to 12 megapixels.*Send a larger picture as JPEG\./);
   });
 
-  test('an AVIF claiming 4000×4000 (16 MP, at the AVIF limit) over 16×16 of data is 422 invalid_image', async () => {
-    await expectUploadRefused(fileUpload(await fx.avifClaimingDimensions(4000, 4000), { contentType: 'image/avif' }), 422, 'invalid_image');
+  test('an AVIF claiming 4000×3000 (12 MP, at the AVIF limit) over 16×16 of data is 422 invalid_image', async () => {
+    await expectUploadRefused(fileUpload(await fx.avifClaimingDimensions(4000, 3000), { contentType: 'image/avif' }), 422, 'invalid_image');
   });
 
   test('a GIF of 3000 frames is processed quickly and only its first frame is kept', async () => {

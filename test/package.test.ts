@@ -304,6 +304,10 @@ describe('serverless package --stage prod', () => {
       }
     });
 
+    test('picture functions cap glibc malloc arenas (libheif decodes would otherwise bloat a warm container)', () => {
+      for (const name of PICTURE_FUNCTIONS) expect(fn(name).properties.Environment.Variables.MALLOC_ARENA_MAX).toBe('2');
+    });
+
     test('DATABASE_URL, JWT_SECRET and SMTP_URL are Secrets Manager references in every function', () => {
       for (const entry of functions) {
         for (const name of SECRETS) {
