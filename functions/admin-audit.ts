@@ -1,9 +1,9 @@
-import { actorOf } from '../lib/admin';
-import { listAudit } from '../lib/audit';
+import { actorOf } from '../lib/admin/admin';
+import { listAudit } from '../lib/admin/audit';
 import { forbidden } from '../lib/errors';
-import { endpoint, privateJson } from '../lib/http';
-import { authorize, mayEnter } from '../lib/policy';
-import { auditQuery } from '../lib/schemas';
+import { endpoint, privateJson } from '../lib/http/endpoint';
+import { authorize, mayEnter } from '../lib/admin/policy';
+import { auditQuery } from '../lib/http/schemas';
 
 // GET /admin/audit?actor=&target=&limit=&cursor= — admins; newest first.
 export const handler = endpoint(

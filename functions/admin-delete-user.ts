@@ -1,9 +1,9 @@
-import { deleteUser } from '../lib/admin';
+import { deleteUser } from '../lib/admin/admin';
 import { forbidden } from '../lib/errors';
-import { endpoint, noContent } from '../lib/http';
-import { mayEnter } from '../lib/policy';
-import { services } from '../lib/services';
-import { delivery } from '../lib/smtp';
+import { endpoint, noContent } from '../lib/http/endpoint';
+import { mayEnter } from '../lib/admin/policy';
+import { services } from '../lib/platform/services';
+import { delivery } from '../lib/platform/smtp';
 
 // DELETE /admin/users/{id} — admins; the same clean-up and goodbye mail as DELETE /users/me.
 export const handler = endpoint(

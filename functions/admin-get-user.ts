@@ -1,8 +1,8 @@
-import { getUser } from '../lib/admin';
+import { getUser } from '../lib/admin/admin';
 import { forbidden } from '../lib/errors';
-import { endpoint, privateJson } from '../lib/http';
-import { mayEnter } from '../lib/policy';
-import { services } from '../lib/services';
+import { endpoint, privateJson } from '../lib/http/endpoint';
+import { mayEnter } from '../lib/admin/policy';
+import { services } from '../lib/platform/services';
 
 // GET /admin/users/{id} — managers and admins.
 export const handler = endpoint(

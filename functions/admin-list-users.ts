@@ -1,9 +1,9 @@
-import { listUsers } from '../lib/admin';
+import { listUsers } from '../lib/admin/admin';
 import { forbidden } from '../lib/errors';
-import { endpoint, privateJson } from '../lib/http';
-import { mayEnter } from '../lib/policy';
-import { listUsersQuery } from '../lib/schemas';
-import { services } from '../lib/services';
+import { endpoint, privateJson } from '../lib/http/endpoint';
+import { mayEnter } from '../lib/admin/policy';
+import { listUsersQuery } from '../lib/http/schemas';
+import { services } from '../lib/platform/services';
 
 // GET /admin/users?q=&role=&disabled=&limit=&cursor= — managers and admins; newest first, keyset pages.
 export const handler = endpoint(

@@ -1,7 +1,7 @@
-import { unlockUser } from '../lib/admin';
+import { unlockUser } from '../lib/admin/admin';
 import { forbidden } from '../lib/errors';
-import { endpoint, noContent } from '../lib/http';
-import { mayEnter } from '../lib/policy';
+import { endpoint, noContent } from '../lib/http/endpoint';
+import { mayEnter } from '../lib/admin/policy';
 
 // POST /admin/users/{id}/unlock — managers and admins; clears the login throttle of the account.
 export const handler = endpoint(

@@ -1,9 +1,9 @@
-import { updateUser } from '../lib/admin';
+import { updateUser } from '../lib/admin/admin';
 import { forbidden } from '../lib/errors';
-import { endpoint, privateJson } from '../lib/http';
-import { mayEnter } from '../lib/policy';
-import { adminUserChangesBody } from '../lib/schemas';
-import { services } from '../lib/services';
+import { endpoint, privateJson } from '../lib/http/endpoint';
+import { mayEnter } from '../lib/admin/policy';
+import { adminUserChangesBody } from '../lib/http/schemas';
+import { services } from '../lib/platform/services';
 
 // PATCH /admin/users/{id} {nickname?, firstName?, lastName?, bio?, githubUrl?, linkedinUrl?, websiteUrl?, role?, disabled?}
 export const handler = endpoint(

@@ -1,7 +1,7 @@
-import { endpoint, json } from '../lib/http';
-import { requestEmailChange } from '../lib/lifecycle';
-import { changeEmailBody } from '../lib/schemas';
-import { delivery } from '../lib/smtp';
+import { endpoint, json } from '../lib/http/endpoint';
+import { requestEmailChange } from '../lib/accounts/lifecycle';
+import { changeEmailBody } from '../lib/http/schemas';
+import { delivery } from '../lib/platform/smtp';
 
 // POST /users/me/email — the new address gets a confirmation link; nothing changes until it is used.
 export const handler = endpoint({ auth: true, body: changeEmailBody }, async ({ viewer, body }) => {

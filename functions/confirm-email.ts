@@ -1,13 +1,13 @@
 import type { Context } from 'aws-lambda';
-import { config } from '../lib/config';
+import { config } from '../lib/platform/config';
 import { HttpError } from '../lib/errors';
-import { endpoint, html, privateJson, redirect, validate, type ApiEvent } from '../lib/http';
-import { confirmEmailChange } from '../lib/lifecycle';
-import { confirmEmailChangePage, emailChangedPage, incompleteLinkPage, invalidEmailChangeLinkPage, linkPageHeaders } from '../lib/pages';
-import { toProfile } from '../lib/profiles';
-import { opaqueToken, tokenBody } from '../lib/schemas';
-import { services } from '../lib/services';
-import { delivery } from '../lib/smtp';
+import { endpoint, html, privateJson, redirect, validate, type ApiEvent } from '../lib/http/endpoint';
+import { confirmEmailChange } from '../lib/accounts/lifecycle';
+import { confirmEmailChangePage, emailChangedPage, incompleteLinkPage, invalidEmailChangeLinkPage, linkPageHeaders } from '../lib/http/pages';
+import { toProfile } from '../lib/accounts/profiles';
+import { opaqueToken, tokenBody } from '../lib/http/schemas';
+import { services } from '../lib/platform/services';
+import { delivery } from '../lib/platform/smtp';
 
 const formAction = `${config().publicBaseUrl}/auth/confirm-email`;
 const pageHeaders = linkPageHeaders(config().publicBaseUrl);

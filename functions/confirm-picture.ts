@@ -1,9 +1,9 @@
-import { endpoint, privateJson } from '../lib/http';
-import { confirmDirectUpload } from '../lib/picture-uploads';
-import { ensureBucket } from '../lib/storage';
-import { toProfile } from '../lib/profiles';
-import { pictureKeyBody } from '../lib/schemas';
-import { services } from '../lib/services';
+import { endpoint, privateJson } from '../lib/http/endpoint';
+import { confirmDirectUpload } from '../lib/pictures/pipeline';
+import { ensureBucket } from '../lib/platform/storage';
+import { toProfile } from '../lib/accounts/profiles';
+import { pictureKeyBody } from '../lib/http/schemas';
+import { services } from '../lib/platform/services';
 
 // POST /users/me/picture/confirm {key} — the uploaded object goes through the same pipeline as multipart.
 export const handler = endpoint({ auth: true, body: pictureKeyBody }, async ({ viewer, body }) => {

@@ -1,8 +1,8 @@
-import { endpoint, noContent } from '../lib/http';
-import { deleteOwnAccount } from '../lib/lifecycle';
-import { deleteAccountBody } from '../lib/schemas';
-import { services } from '../lib/services';
-import { delivery } from '../lib/smtp';
+import { endpoint, noContent } from '../lib/http/endpoint';
+import { deleteOwnAccount } from '../lib/accounts/lifecycle';
+import { deleteAccountBody } from '../lib/http/schemas';
+import { services } from '../lib/platform/services';
+import { delivery } from '../lib/platform/smtp';
 
 // DELETE /users/me {password} — the account, its sessions and every object of it; a goodbye mail.
 export const handler = endpoint({ auth: true, body: deleteAccountBody }, async ({ viewer, body }) => {

@@ -1,8 +1,8 @@
-import { removePictureOf } from '../lib/admin';
-import { endpoint, privateJson } from '../lib/http';
-import { pictureOwnerFor, removePicture } from '../lib/pictures';
-import { mayReadEmail, toProfile } from '../lib/profiles';
-import { services } from '../lib/services';
+import { removePictureOf } from '../lib/admin/admin';
+import { endpoint, privateJson } from '../lib/http/endpoint';
+import { pictureOwnerFor, removePicture } from '../lib/pictures/bookkeeping';
+import { mayReadEmail, toProfile } from '../lib/accounts/profiles';
+import { services } from '../lib/platform/services';
 
 // DELETE /users/me/picture — back to the default avatar; DELETE /users/{id}/picture — the same for managers and admins.
 export const handler = endpoint(

@@ -1,7 +1,7 @@
-import { endpoint, json } from '../lib/http';
-import { forgotPassword } from '../lib/lifecycle';
-import { emailBody } from '../lib/schemas';
-import { delivery } from '../lib/smtp';
+import { endpoint, json } from '../lib/http/endpoint';
+import { forgotPassword } from '../lib/accounts/lifecycle';
+import { emailBody } from '../lib/http/schemas';
+import { delivery } from '../lib/platform/smtp';
 
 // POST /auth/forgot-password — the same 202 for every email; a known account gets a reset link.
 export const handler = endpoint({ body: emailBody }, async ({ body }) => {

@@ -1,6 +1,6 @@
-import { getProfile } from '../lib/accounts';
-import { endpoint, privateJson } from '../lib/http';
-import { urlSigner } from '../lib/url-signer';
+import { getProfile } from '../lib/accounts/accounts';
+import { endpoint, privateJson } from '../lib/http/endpoint';
+import { urlSigner } from '../lib/platform/url-signer';
 
 // GET /users/me and GET /users/{id}
 export const handler = endpoint({ auth: true }, async ({ viewer, pathParameters }) =>

@@ -1,8 +1,8 @@
-import { db } from '../lib/db';
-import { checkHealth } from '../lib/health';
-import { endpoint, json } from '../lib/http';
-import { services } from '../lib/services';
-import { delivery } from '../lib/smtp';
+import { db } from '../lib/platform/db';
+import { checkHealth } from '../lib/ops/health';
+import { endpoint, json } from '../lib/http/endpoint';
+import { services } from '../lib/platform/services';
+import { delivery } from '../lib/platform/smtp';
 
 // GET /health — 200 when database, storage and mail answer; 503 naming the failing check.
 export const handler = endpoint({}, async () => {

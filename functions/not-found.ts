@@ -1,6 +1,6 @@
 import { HttpError, notFound } from '../lib/errors';
-import { endpoint } from '../lib/http';
-import { methodsFor } from '../lib/routes';
+import { endpoint } from '../lib/http/endpoint';
+import { methodsFor } from '../lib/http/routes';
 
 // Every request no other route takes ($default on AWS, `*` in serverless-offline): 404, or 405 where the path exists.
 export const handler = endpoint({}, async ({ event }) => {

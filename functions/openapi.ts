@@ -1,7 +1,7 @@
-import { endpoint } from '../lib/http';
-import { buildOpenApiDocument, serializeDocument } from '../lib/openapi';
+import { endpoint } from '../lib/http/endpoint';
+import { buildOpenApiDocument, serializeDocument } from '../lib/ops/openapi';
 
-// Built once per container from the zod schemas of lib/operations.ts.
+// Built once per container from the zod schemas of lib/http/operations.ts.
 const served = serializeDocument(buildOpenApiDocument());
 
 // GET /openapi.json — cacheable, revalidated by ETag.

@@ -1,11 +1,12 @@
-import { config } from '../lib/config';
+import { config } from '../lib/platform/config';
 import { notFound } from '../lib/errors';
-import { endpoint, redirect } from '../lib/http';
-import { pictureKey, urlSigningWindow } from '../lib/profiles';
-import { pictureSizeQuery } from '../lib/schemas';
-import { services } from '../lib/services';
-import { authenticate, isUuid } from '../lib/tokens';
-import { findUserById } from '../lib/users';
+import { endpoint, redirect } from '../lib/http/endpoint';
+import { urlSigningWindow } from '../lib/accounts/profiles';
+import { pictureKey } from '../lib/pictures/keys';
+import { pictureSizeQuery } from '../lib/http/schemas';
+import { services } from '../lib/platform/services';
+import { authenticate, isUuid } from '../lib/accounts/tokens';
+import { findUserById } from '../lib/accounts/users';
 
 const { sizes, urlTtl } = config().pictures;
 const sizeQuery = pictureSizeQuery(sizes);

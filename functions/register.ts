@@ -1,7 +1,7 @@
-import { register } from '../lib/accounts';
-import { endpoint, json } from '../lib/http';
-import { registerBody } from '../lib/schemas';
-import { delivery } from '../lib/smtp';
+import { register } from '../lib/accounts/accounts';
+import { endpoint, json } from '../lib/http/endpoint';
+import { registerBody } from '../lib/http/schemas';
+import { delivery } from '../lib/platform/smtp';
 
 // POST /auth/register — the same 202 whether or not the email is known.
 export const handler = endpoint({ body: registerBody }, async ({ body }) => {

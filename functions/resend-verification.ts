@@ -1,8 +1,8 @@
-import { resendVerification } from '../lib/accounts';
-import { endpoint, html, json } from '../lib/http';
-import { resendRequestedPage } from '../lib/pages';
-import { emailBody } from '../lib/schemas';
-import { delivery } from '../lib/smtp';
+import { resendVerification } from '../lib/accounts/accounts';
+import { endpoint, html, json } from '../lib/http/endpoint';
+import { resendRequestedPage } from '../lib/http/pages';
+import { emailBody } from '../lib/http/schemas';
+import { delivery } from '../lib/platform/smtp';
 
 // POST /auth/resend-verification — always 202, so it cannot tell which emails have accounts.
 // JSON, or the form of the verify-email error pages (answered with a page).

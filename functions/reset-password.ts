@@ -1,10 +1,10 @@
 import type { Context } from 'aws-lambda';
-import { config } from '../lib/config';
+import { config } from '../lib/platform/config';
 import { HttpError } from '../lib/errors';
-import { endpoint, html, json, redirect, validate, type ApiEvent } from '../lib/http';
-import { resetPassword } from '../lib/lifecycle';
-import { badPasswordPage, incompleteLinkPage, invalidResetLinkPage, passwordChangedPage, resetPasswordPage, linkPageHeaders } from '../lib/pages';
-import { opaqueToken, resetPasswordBody } from '../lib/schemas';
+import { endpoint, html, json, redirect, validate, type ApiEvent } from '../lib/http/endpoint';
+import { resetPassword } from '../lib/accounts/lifecycle';
+import { badPasswordPage, incompleteLinkPage, invalidResetLinkPage, passwordChangedPage, resetPasswordPage, linkPageHeaders } from '../lib/http/pages';
+import { opaqueToken, resetPasswordBody } from '../lib/http/schemas';
 
 const formAction = `${config().publicBaseUrl}/auth/reset-password`;
 const signInUrl = `${config().publicBaseUrl}/#/signin`;

@@ -1,8 +1,8 @@
-import { updateProfile } from '../lib/accounts';
+import { updateProfile } from '../lib/accounts/accounts';
 import { HttpError } from '../lib/errors';
-import { endpoint, privateJson } from '../lib/http';
-import { profileChangesBody } from '../lib/schemas';
-import { urlSigner } from '../lib/url-signer';
+import { endpoint, privateJson } from '../lib/http/endpoint';
+import { profileChangesBody } from '../lib/http/schemas';
+import { urlSigner } from '../lib/platform/url-signer';
 
 // Fields a caller may expect to change here but that have their own, guarded way; ignoring them
 // silently would answer 200 for a change that did not happen. Other unknown fields stay ignored.

@@ -1,12 +1,12 @@
-import { auditedPictureChange, authorizePictureChange } from '../lib/admin';
-import { config } from '../lib/config';
-import { endpoint, privateJson } from '../lib/http';
-import { multipartFile, singleFile } from '../lib/multipart';
-import { replacePicture } from '../lib/picture-uploads';
-import { ensureBucket } from '../lib/storage';
-import { fileTooLarge, pictureOwnerFor } from '../lib/pictures';
-import { mayReadEmail, toProfile } from '../lib/profiles';
-import { services } from '../lib/services';
+import { auditedPictureChange, authorizePictureChange } from '../lib/admin/admin';
+import { config } from '../lib/platform/config';
+import { endpoint, privateJson } from '../lib/http/endpoint';
+import { multipartFile, singleFile } from '../lib/http/multipart';
+import { replacePicture } from '../lib/pictures/pipeline';
+import { ensureBucket } from '../lib/platform/storage';
+import { fileTooLarge, pictureOwnerFor } from '../lib/pictures/bookkeeping';
+import { mayReadEmail, toProfile } from '../lib/accounts/profiles';
+import { services } from '../lib/platform/services';
 
 const { maxBytes } = config().pictures;
 
@@ -21,7 +21,7 @@ export const handler = endpoint(
   async ({ viewer, requestId, pathParameters, event }) => {
     const ownerId = pictureOwnerFor(viewer, pathParameters.id);
     const forAnother = ownerId !== viewer.userId;
-    // Another account's picture: the rules of lib/policy.ts on fresh rows, then again with the audit entry at commit.
+    // Another account's picture: the rules of lib/admin/policy.ts on fresh rows, then again with the audit entry at commit.
     if (forAnother) await authorizePictureChange(viewer, ownerId);
     const file = singleFile(event.body);
     // The bucket once per container; the default avatar is set-up work (setupStorage), not an upload's.

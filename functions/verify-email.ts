@@ -1,12 +1,12 @@
 import type { Context } from 'aws-lambda';
-import { verifyEmail } from '../lib/accounts';
-import { config } from '../lib/config';
+import { verifyEmail } from '../lib/accounts/accounts';
+import { config } from '../lib/platform/config';
 import { HttpError } from '../lib/errors';
-import { endpoint, html, privateJson, redirect, validate, type ApiEvent } from '../lib/http';
-import { confirmEmailPage, emailConfirmedPage, incompleteLinkPage, invalidLinkPage, linkPageHeaders } from '../lib/pages';
-import { toProfile } from '../lib/profiles';
-import { opaqueToken, verifyEmailBody } from '../lib/schemas';
-import { urlSigner } from '../lib/url-signer';
+import { endpoint, html, privateJson, redirect, validate, type ApiEvent } from '../lib/http/endpoint';
+import { confirmEmailPage, emailConfirmedPage, incompleteLinkPage, invalidLinkPage, linkPageHeaders } from '../lib/http/pages';
+import { toProfile } from '../lib/accounts/profiles';
+import { opaqueToken, verifyEmailBody } from '../lib/http/schemas';
+import { urlSigner } from '../lib/platform/url-signer';
 
 const formAction = `${config().publicBaseUrl}/auth/verify-email`;
 const resendAction = `${config().publicBaseUrl}/auth/resend-verification`;

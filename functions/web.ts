@@ -1,9 +1,9 @@
 import { gunzipSync } from 'node:zlib';
 import assets from 'portrait:static-assets';
 import { notFound } from '../lib/errors';
-import { endpoint } from '../lib/http';
-import { appCsp, appPage, assetHeaders, DOCS_CSP, docsPage, findAsset, pageHeaders } from '../lib/web';
-import type { StaticAsset } from '../lib/static-assets';
+import { endpoint } from '../lib/http/endpoint';
+import { appCsp, appPage, assetHeaders, DOCS_CSP, docsPage, findAsset, pageHeaders } from '../lib/web/app';
+import type { StaticAsset } from '../lib/web/static-assets';
 
 const app = appPage(assets);
 const docs = docsPage(assets);

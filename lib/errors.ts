@@ -2,7 +2,7 @@
  * The error catalogue: every code the API answers with, the statuses it comes with and what it means.
  * A code outside this table does not type-check, and a status a code does not list does not either:
  * `new HttpError(409, 'invalid_json', …)` is a compile error. The OpenAPI document's error codes are
- * typed against the same table (lib/operations.ts).
+ * typed against the same table (lib/http/operations.ts).
  */
 export const errorCatalogue = {
   validation_failed: { statuses: [400], meaning: 'A field of the body, query or path is missing or invalid.' },
@@ -38,7 +38,7 @@ export type StatusOf<Code extends ErrorCode> = (typeof errorCatalogue)[Code]['st
 
 /**
  * The one error type of the API. Every failure that reaches a client is an
- * HttpError; anything else is rendered as a generic 500 (see lib/http.ts).
+ * HttpError; anything else is rendered as a generic 500 (see lib/http/endpoint.ts).
  */
 export class HttpError<Code extends ErrorCode = ErrorCode> extends Error {
   readonly status: StatusOf<Code>;

@@ -153,7 +153,7 @@ export function packagedFunctions(template: CloudFormationTemplate): PackagedFun
 // ------------------------------------------------------------------ importing a bundle
 
 /**
- * Settings that pass lib/config's validation at import. They point at `connectTo` (a port of this
+ * Settings that pass lib/platform/config's validation at import. They point at `connectTo` (a port of this
  * machine) so that a test can tell whether importing opens any connection.
  */
 export function importSettings(connectTo = 'http://127.0.0.1:9'): Record<string, string> {

@@ -6,7 +6,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { hashPassword } from '../lib/passwords';
+import { hashPassword } from '../lib/accounts/passwords';
 import { runMigrations } from './migrations';
 import { startServices } from './stack';
 

@@ -36,7 +36,7 @@ async function accessTokenFor(user: BenchUser): Promise<string> {
   return JSON.parse(response.body!).accessToken;
 }
 
-/** A 12 MP AVIF (4000×3000, the largest AVIF accepted: lib/images AVIF_MAX_PIXELS), from the 50 MP photo. */
+/** A 12 MP AVIF (4000×3000, the largest AVIF accepted: lib/pictures/images AVIF_MAX_PIXELS), from the 50 MP photo. */
 async function avif12mp(): Promise<Buffer> {
   const [{ default: sharp }, { photo50mp }] = await Promise.all([import('sharp'), import('./support/images')]);
   return sharp(await photo50mp()).resize(4000, 3000).avif({ quality: 60, effort: 0 }).toBuffer();
@@ -100,10 +100,10 @@ async function pictureUpload({ inputFile, user, route, runs, warmups }: PictureU
   const [{ handler: upload }, { handler: confirm }, { renderVariants }, { config }, { s3Store }, { incomingPrefix }] = await Promise.all([
     import('../functions/upload-picture'),
     import('../functions/confirm-picture'),
-    import('../lib/images'),
-    import('../lib/config'),
-    import('../lib/storage'),
-    import('../lib/pictures'),
+    import('../lib/pictures/images'),
+    import('../lib/platform/config'),
+    import('../lib/platform/storage'),
+    import('../lib/pictures/keys'),
   ]);
   const { maxPixels, sizes } = config().pictures;
   const bearer = await accessTokenFor(user);
@@ -216,9 +216,9 @@ export type AdminSearchResult = Record<string, number[]>;
 /** GET /admin/users through the handler: first and deep pages, with and without a search. */
 async function adminSearch({ user, runs, warmups }: AdminSearchOptions): Promise<AdminSearchResult> {
   const { handler: listUsers } = await import('../functions/admin-list-users');
-  const { userListQuery } = await import('../lib/admin');
-  const { encodeCursor } = await import('../lib/cursor');
-  const { query } = await import('../lib/db');
+  const { userListQuery } = await import('../lib/admin/admin');
+  const { encodeCursor } = await import('../lib/admin/cursor');
+  const { query } = await import('../lib/platform/db');
   const bearer = await accessTokenFor(user);
   /** The cursor that starts the list (filtered by q) at row `offset`, as the client would hold after paging there. */
   const cursorAt = async (offset: number, q?: string) => {
@@ -236,7 +236,7 @@ async function adminSearch({ user, runs, warmups }: AdminSearchOptions): Promise
     'search q=a, deep page (match 5 000)': { limit: '20', q: 'a', cursor: await cursorAt(5_000, 'a') },
     'search q=c4ca4 (a few matches)': { limit: '20', q: 'c4ca4' },
   };
-  const { listUsersQuery } = await import('../lib/schemas');
+  const { listUsersQuery } = await import('../lib/http/schemas');
   const result: AdminSearchResult = {};
   for (const [name, params] of Object.entries(cases)) {
     const event = httpEvent({ method: 'GET', route: '/admin/users', query: params, bearer });

@@ -55,7 +55,7 @@ const LOGIN_RUNS = 20;
 const HANDLER_WARMUPS = 5;
 const PROFILE_LIMIT_MS = 5;
 
-/** upload-picture against sharp alone (lib/images renderVariants) on the same bytes, one process per input. */
+/** upload-picture against sharp alone (lib/pictures/images renderVariants) on the same bytes, one process per input. */
 export async function benchPictures(context: BenchContext) {
   const inputs: { input: PictureInput; label: string; route: 'multipart' | 'direct'; runs?: number }[] = [
     { input: 'jpeg-12mp', label: '12 MP JPEG (EXIF 6)', route: 'multipart' },

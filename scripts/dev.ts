@@ -14,7 +14,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
-import { parseConfig, shownValue } from '../lib/config';
+import { parseConfig, shownValue } from '../lib/platform/config';
 import { startInbox } from './inbox';
 import { runMigrations } from './migrations';
 import { commandOf, describeHolder, portHolder } from './ports';
@@ -301,7 +301,7 @@ async function startEmbedded(): Promise<{ inboxUrl?: string }> {
     try {
       given = new URL(env.PUBLIC_BASE_URL);
     } catch {
-      // lib/config names it below.
+      // lib/platform/config names it below.
     }
     if (given && isLocalHost(given.hostname) && portOfUrl(given) !== ports.api) {
       warn(`PUBLIC_BASE_URL=${env.PUBLIC_BASE_URL} ignored: this server listens on port ${ports.api} (PORT), so mailed links use ${ownBaseUrl}`);
@@ -332,11 +332,11 @@ function checkSettings(): void {
 }
 
 async function prepare(): Promise<void> {
-  const { config } = await import('../lib/config');
+  const { config } = await import('../lib/platform/config');
   config();
   const applied = await runMigrations(env.DATABASE_DIRECT_URL || env.DATABASE_URL!);
   say(applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
-  const { ensurePictureBucket } = await import('../lib/picture-uploads');
+  const { ensurePictureBucket } = await import('../lib/pictures/pipeline');
   await ensurePictureBucket();
   say(`bucket "${env.S3_BUCKET}" ready with the default avatar`);
 }
@@ -382,8 +382,8 @@ function startApi(): ChildProcess {
 function startJanitor() {
   const run = async () => {
     try {
-      const { runJanitor } = await import('../lib/janitor');
-      const { services } = await import('../lib/services');
+      const { runJanitor } = await import('../lib/ops/janitor');
+      const { services } = await import('../lib/platform/services');
       const counts = await runJanitor({ objects: services.objects });
       const removed = Object.entries(counts).filter(([, count]) => count > 0);
       if (removed.length) say(`janitor removed ${removed.map(([kind, count]) => `${count} ${kind}`).join(', ')}`);

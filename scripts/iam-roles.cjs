@@ -2,7 +2,7 @@
 // CloudWatch Logs on its own log group. serverless.yml merges these into `resources` and names each
 // role in its function's `role:`; test/package.test.ts asserts every role's statements.
 //
-// How lib/storage.ts's ObjectStore maps to S3 actions:
+// How lib/platform/storage.ts's ObjectStore maps to S3 actions:
 //   put → s3:PutObject; get, head → s3:GetObject; list(prefix) → s3:ListBucket with that s3:prefix;
 //   deleteMany → s3:DeleteObject per key; presignGet → s3:GetObject and presignPost → s3:PutObject,
 //   because a presigned request is allowed only what the role that signed it may do;
@@ -18,7 +18,7 @@ const HEALTH_PROBE = 'health-probe';
 
 /** Profiles and the picture redirect hand out presigned GET URLs of pictures and of the default avatar. */
 const SHOWS_PICTURES = { get: [PICTURES, DEFAULT_AVATAR] };
-/** Deleting an account removes its prefixes (lib/lifecycle.ts cleanUpObjectsOf, purgeStorageLeftovers). */
+/** Deleting an account removes its prefixes (lib/accounts/lifecycle.ts cleanUpObjectsOf, purgeStorageLeftovers). */
 const DELETES_ACCOUNTS = { list: [PICTURES, INCOMING], delete: [PICTURES, INCOMING] };
 
 /**

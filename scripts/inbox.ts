@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
-import { escapeHtml } from '../lib/pages';
+import { escapeHtml } from '../lib/http/pages';
 import { readMails, type CaughtMail } from './stack/mail';
 
 export interface RunningInbox {

@@ -1,7 +1,7 @@
 // npm run janitor: one janitor pass against the configured database and bucket (DATABASE_URL, S3_*), as the
 // hourly function does on AWS. Prints what it removed per kind.
-import { runJanitor } from '../lib/janitor';
-import { services } from '../lib/services';
+import { runJanitor } from '../lib/ops/janitor';
+import { services } from '../lib/platform/services';
 
 try {
   const counts = await runJanitor({ objects: services.objects });

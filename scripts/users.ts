@@ -38,9 +38,9 @@ async function main(args: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   settings();
-  const { changeAccountByEmail, userListQuery } = await import('../lib/admin');
+  const { changeAccountByEmail, userListQuery } = await import('../lib/admin/admin');
   const { HttpError } = await import('../lib/errors');
-  const { query, pool } = await import('../lib/db');
+  const { query, pool } = await import('../lib/platform/db');
   try {
     switch (command) {
       case 'role': {

@@ -28,7 +28,7 @@ test('an account verified before it was listed becomes admin at its next login',
 });
 
 test('ADMIN_EMAILS is validated at start-up: a bad address stops it by name', async () => {
-  const { parseConfig } = await import('../lib/config');
+  const { parseConfig } = await import('../lib/platform/config');
   const valid = { DATABASE_URL: 'postgres://u:p@localhost/p', S3_BUCKET: 'portrait-x', JWT_SECRET: 'x'.repeat(32), SMTP_URL: 'smtp://localhost:1025', PUBLIC_BASE_URL: 'http://localhost:3000' };
   expect(parseConfig({ ...valid, ADMIN_EMAILS: 'A@Example.test,, b@example.test' }).adminEmails).toEqual(['a@example.test', 'b@example.test']);
   expect(parseConfig(valid).adminEmails).toEqual([]);

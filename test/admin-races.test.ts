@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
-import { userListQuery } from '../lib/admin';
+import { userListQuery } from '../lib/admin/admin';
 import { PASSWORD } from './support/accounts';
 import { seedUser } from './support/accounts';
 import { startContainer, type Container } from './support/container';

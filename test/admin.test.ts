@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { handler as login } from '../functions/login';
 import { handler as refresh } from '../functions/refresh';
-import { query } from '../lib/db';
+import { query } from '../lib/platform/db';
 import { createVerifiedUser, mailTo, PASSWORD, seedUser, type TestUser } from './support/accounts';
 import { adminRoutes } from './support/admin';
 import { invoke } from './support/events';

@@ -7,7 +7,7 @@ import { deflateSync } from 'node:zlib';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import sharp from 'sharp';
 import { handler as uploadPicture } from '../functions/upload-picture';
-import { MAX_ASPECT_RATIO, processPicture, regionToResize } from '../lib/images';
+import { MAX_ASPECT_RATIO, processPicture, regionToResize } from '../lib/pictures/images';
 import { createVerifiedUser, type TestUser } from './support/accounts';
 import { invoke } from './support/events';
 import * as fx from '../scripts/support/images';

@@ -8,8 +8,8 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import sharp from 'sharp';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { query } from '../lib/db';
-import { operations, routeKey } from '../lib/operations';
+import { query } from '../lib/platform/db';
+import { operations, routeKey } from '../lib/http/operations';
 import { PASSWORD, createVerifiedUser, mailTo, uniqueEmail } from './support/accounts';
 import { expectPerContract } from './support/contract';
 import { startOffline, type OfflineApi } from './support/offline';
@@ -371,7 +371,7 @@ describe('the web app in Chromium', () => {
 
 // ---- screens of routes that are not on this server yet -------------------------------------
 // Until a route of DESIGN.md lands, its screen is tried against stand-in answers that are checked
-// against the route's pending entry in lib/operations.ts (the contract). Once it lands, these skip
+// against the route's pending entry in lib/http/operations.ts (the contract). Once it lands, these skip
 // and the tests above run against the real route.
 
 const pendingOnly = (route: string) => (offers(route) ? test.skip : test);

@@ -1,14 +1,14 @@
 /**
  * Upper-case ids (issue 8, item 7): POST /users/{ID}/picture with the id in upper case answered 200, stored
  * objects under the upper-case key, the picture URL was a 404 and the owner's delete left all objects behind.
- * Ids are canonicalised at the edge (lib/http.ts) and storage keys derive from the stored id.
+ * Ids are canonicalised at the edge (lib/http/endpoint.ts) and storage keys derive from the stored id.
  */
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { handler as deletePicture } from '../functions/delete-picture';
 import { handler as getProfile } from '../functions/get-profile';
 import { handler as pictureRedirect } from '../functions/picture-redirect';
 import { handler as uploadPicture } from '../functions/upload-picture';
-import { s3Store } from '../lib/storage';
+import { s3Store } from '../lib/platform/storage';
 import { createVerifiedUser, type TestUser } from './support/accounts';
 import { invoke } from './support/events';
 import * as fx from '../scripts/support/images';

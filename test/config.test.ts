@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { parseConfig } from '../lib/config';
+import { parseConfig } from '../lib/platform/config';
 
 const valid = {
   DATABASE_URL: 'postgres://u:p@localhost:5432/portrait',

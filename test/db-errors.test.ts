@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { config } from '../lib/config';
+import { config } from '../lib/platform/config';
 import { HttpError } from '../lib/errors';
-import { UniqueViolation, databaseOn, isUniqueViolation, type Database } from '../lib/db';
+import { UniqueViolation, databaseOn, isUniqueViolation, type Database } from '../lib/platform/db';
 
 // Two pools, as two containers: the deadlock needs two sessions that really run at once.
 let pools: pg.Pool[];

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import sharp from 'sharp';
-import { query } from '../lib/db';
-import { services } from '../lib/services';
+import { query } from '../lib/platform/db';
+import { services } from '../lib/platform/services';
 import { PASSWORD, createVerifiedUser, mailTo, uniqueEmail, verificationTokenIn, type TestUser } from './support/accounts';
 import { cameraPhoto12mp, smallJpeg, transparentPng } from '../scripts/support/images';
 import { expectDocumented } from './support/contract';

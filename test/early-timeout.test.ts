@@ -22,7 +22,7 @@ async function loadApp() {
     import('../functions/upload-picture'),
     import('../functions/confirm-picture'),
     import('../functions/upload-url'),
-    import('../lib/storage'),
+    import('../lib/platform/storage'),
     import('./support/accounts'),
     import('./support/events'),
     import('../scripts/support/images'),

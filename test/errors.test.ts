@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { errorCatalogue, HttpError, type ErrorCode } from '../lib/errors';
-import { toHttpError } from '../lib/http';
-import { errorsOf, operations } from '../lib/operations';
+import { toHttpError } from '../lib/http/endpoint';
+import { errorsOf, operations } from '../lib/http/operations';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 
 describe('the error catalogue', () => {

@@ -73,7 +73,7 @@ describe('with Postgres hanging (connections accepted, never answered)', () => {
   beforeAll(() => stack.postgres.hang(), 30_000);
   afterAll(() => stack.postgres.restore(), 30_000);
 
-  // One connect timeout (3 s, lib/db.ts); a timed-out connect is not retried.
+  // One connect timeout (3 s, lib/platform/db.ts); a timed-out connect is not retried.
   test('a single login answers 503 within 5 s', async () => {
     const response = await timed(calls.login);
     expect(response).toMatchObject(unavailableShape);

@@ -14,19 +14,19 @@ type Handler = Parameters<typeof invoke>[0];
 let stack: FaultStack;
 let app: App;
 let handlers: Record<'forgotPassword' | 'resetPassword' | 'changeEmail' | 'confirmEmail' | 'deleteAccount', Handler>;
-let runJanitor: (typeof import('../lib/janitor'))['runJanitor'];
+let runJanitor: (typeof import('../lib/ops/janitor'))['runJanitor'];
 let passwordHash: string;
 
 useFaultStack(async (context) => {
   ({ stack, app } = context);
-  // Loaded only now: lib/config.ts reads process.env, which the fault stack has just pointed at its services.
+  // Loaded only now: lib/platform/config.ts reads process.env, which the fault stack has just pointed at its services.
   const [forgot, reset, change, confirm, remove, janitor] = await Promise.all([
     import('../functions/forgot-password'),
     import('../functions/reset-password'),
     import('../functions/change-email'),
     import('../functions/confirm-email'),
     import('../functions/delete-account'),
-    import('../lib/janitor'),
+    import('../lib/ops/janitor'),
   ]);
   handlers = { forgotPassword: forgot.handler, resetPassword: reset.handler, changeEmail: change.handler, confirmEmail: confirm.handler, deleteAccount: remove.handler };
   runJanitor = janitor.runJanitor;
@@ -209,7 +209,7 @@ describe('delete account while the object store is away', () => {
     beforeAll(() => stack.s3.hang(), 30_000);
     afterAll(() => stack.s3.restore(), 30_000);
 
-    // One store call times out (2 attempts of 2 s, lib/storage.ts); the first failure ends the clean-up.
+    // One store call times out (2 attempts of 2 s, lib/platform/storage.ts); the first failure ends the clean-up.
     test('204 within 8 s, the account gone and both prefixes recorded', async () => {
       const response = await timed(() => removeAccount(hung));
       expect(response.status).toBe(204);

@@ -49,7 +49,7 @@ const withoutStorage: OutageTable = [
   ['upload-picture', 503, 'it stores the variants'],
   ['delete-picture', 503, 'it must delete the objects, so it changes nothing until it can'],
   ['picture-redirect', 302, 'a presigned URL is signed locally'],
-  // A cold container would answer 503 here: its first call checks the bucket (lib/storage.ts ensureBucket).
+  // A cold container would answer 503 here: its first call checks the bucket (lib/platform/storage.ts ensureBucket).
   ['upload-url', 200, 'a presigned POST is signed locally once the bucket is known'],
   ['confirm-picture', 503, 'it reads the raw upload'],
 ];
@@ -65,7 +65,7 @@ describe('with s3rver hanging (connections accepted, never answered)', () => {
   beforeAll(() => stack.s3.hang(), 30_000);
   afterAll(() => stack.s3.restore(), 30_000);
 
-  // Two store round trips: the variants, then their clean-up; each gives up after 2 attempts of 2 s (lib/storage.ts).
+  // Two store round trips: the variants, then their clean-up; each gives up after 2 attempts of 2 s (lib/platform/storage.ts).
   test('an upload answers 503 within 10 s (variants, then their clean-up, each timing out)', async () => {
     const response = await uploadAsOwner();
     expect(response).toMatchObject(unavailableShape);

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import sharp from 'sharp';
 import { HttpError } from '../lib/errors';
-import { detectImageType, processPicture, renderDefaultAvatar, renderVariants } from '../lib/images';
+import { detectImageType, processPicture, renderDefaultAvatar, renderVariants } from '../lib/pictures/images';
 import * as fixtures from '../scripts/support/images';
 
 const SIZES = [64, 200, 512];

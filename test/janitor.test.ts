@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { query } from '../lib/db';
-import { runJanitor } from '../lib/janitor';
-import { s3Store, type ObjectStore } from '../lib/storage';
+import { query } from '../lib/platform/db';
+import { runJanitor } from '../lib/ops/janitor';
+import { s3Store, type ObjectStore } from '../lib/platform/storage';
 import { createVerifiedUser, uniqueEmail, type TestUser } from './support/accounts';
 
 // Other test files share the bucket and may have uploads in flight: the janitor under test sees only the

@@ -56,7 +56,7 @@ if (installed) {
     /**
      * The function's variables as the template declares them, each resolved locally: literal values
      * kept, Secrets Manager references, the bucket's Ref and empty parameters taken from the test
-     * settings (or left unset, as lib/config reads an empty value), plus the local services' keys.
+     * settings (or left unset, as lib/platform/config reads an empty value), plus the local services' keys.
      */
     const sandboxSettings = (entry: PackagedFunction): Record<string, string> => {
       const declared = entry.properties.Environment.Variables as Record<string, unknown>;

@@ -31,3 +31,34 @@ test('no module under scripts/ imports from test/', () => {
   );
   expect(offending).toEqual([]);
 });
+
+/** Specifiers a file needs at run time: `import type` and `export type` lines are left out (they leave no code). */
+function runtimeSpecifiersOf(file: string): string[] {
+  const text = readFileSync(path.join(ROOT, file), 'utf8');
+  return [...text.matchAll(/^(?:import|export)(?!\s+type\b)[^;]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/gm)].map(
+    (match) => (match[1] ?? match[2])!,
+  );
+}
+
+const libFolderOf = (file: string, specifier: string) => path.relative(path.join(ROOT, 'lib'), path.resolve(ROOT, path.dirname(file), specifier));
+
+test('the runtime import scan leaves type-only imports out (the fixture of the next test is sound)', () => {
+  expect(runtimeSpecifiersOf('lib/platform/smtp.ts')).not.toContain('../accounts/mail');
+  expect(runtimeSpecifiersOf('lib/platform/smtp.ts')).toContain('../errors');
+});
+
+test('lib/platform (config, db, s3, smtp, log) needs nothing of the domains above it, only lib/errors.ts', () => {
+  const offending = sourcesUnder('lib/platform').flatMap((file) =>
+    runtimeSpecifiersOf(file)
+      .filter((specifier) => specifier.startsWith('.'))
+      .map((specifier) => libFolderOf(file, specifier))
+      .filter((target) => !target.startsWith(`platform${path.sep}`) && target !== 'errors')
+      .map((target) => `${file} imports lib/${target}`),
+  );
+  expect(offending).toEqual([]);
+});
+
+test('lib/ has one flat file, the error catalogue; everything else lives in a domain folder', () => {
+  const flat = readdirSync(path.join(ROOT, 'lib'), { withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => entry.name);
+  expect(flat).toEqual(['errors.ts']);
+});

@@ -14,13 +14,13 @@ import { fileUpload } from '../scripts/support/multipart';
 let stack: FaultStack;
 let app: App;
 let containers: Container[];
-let runJanitor: (typeof import('../lib/janitor'))['runJanitor'];
+let runJanitor: (typeof import('../lib/ops/janitor'))['runJanitor'];
 let passwordHash: string;
 
 beforeAll(async () => {
   stack = await startFaultStack();
   app = await loadApp();
-  runJanitor = (await import('../lib/janitor')).runJanitor;
+  runJanitor = (await import('../lib/ops/janitor')).runJanitor;
   passwordHash = await app.passwords.hashPassword(PASSWORD, { N: 1024, r: 8, p: 3 });
   // Forked after startFaultStack: they inherit its settings.
   containers = await Promise.all([startContainer(), startContainer()]);

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { handler as login } from '../functions/login';
 import { handler as register } from '../functions/register';
-import { query } from '../lib/db';
+import { query } from '../lib/platform/db';
 import { PASSWORD, createVerifiedUser, uniqueEmail } from './support/accounts';
 import { invoke } from './support/events';
 

@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { handler as uploadPicture } from '../functions/upload-picture';
 import { HttpError } from '../lib/errors';
-import { parseMultipart, parseParameters } from '../lib/multipart';
+import { parseMultipart, parseParameters } from '../lib/http/multipart';
 import { createVerifiedUser, type TestUser } from './support/accounts';
 import { invoke } from './support/events';
 import * as fx from '../scripts/support/images';

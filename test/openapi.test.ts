@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
-import { buildOpenApiDocument } from '../lib/openapi';
-import { operations, pendingOperations, routeKey } from '../lib/operations';
+import { buildOpenApiDocument } from '../lib/ops/openapi';
+import { operations, pendingOperations, routeKey } from '../lib/http/operations';
 import { handler as openApiHandler } from '../functions/openapi';
 import { expectDocumented } from './support/contract';
 import { invoke } from './support/events';
@@ -26,10 +26,10 @@ describe('serverless.yml and the OpenAPI document', () => {
     const advice = [
       ...missing.map((route) =>
         pendingOperations.some((operation) => routeKey(operation) === route)
-          ? `${route}: move its entry from pendingOperations to operations in lib/operations.ts and check its schemas against the handler`
-          : `${route}: add an entry to operations in lib/operations.ts ({ method, path, operationId, tag, summary, auth?, body?, query?, replies, errors })`,
+          ? `${route}: move its entry from pendingOperations to operations in lib/http/operations.ts and check its schemas against the handler`
+          : `${route}: add an entry to operations in lib/http/operations.ts ({ method, path, operationId, tag, summary, auth?, body?, query?, replies, errors })`,
       ),
-      ...stale.map((route) => `${route}: in lib/operations.ts but not in serverless.yml; add the httpApi event or remove the entry`),
+      ...stale.map((route) => `${route}: in lib/http/operations.ts but not in serverless.yml; add the httpApi event or remove the entry`),
     ];
     expect(advice).toEqual([]);
   });

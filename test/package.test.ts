@@ -78,7 +78,7 @@ const SETUP_FUNCTION = 'setupStorage';
 /** Scheduled, not behind the HTTP API: its time limit is not the API's 30 s. */
 const JANITOR_FUNCTION = 'janitor';
 
-/** Functions of the sign-up and sign-in flow: no AWS SDK in their bundles (picture URLs are signed by lib/url-signer.ts). */
+/** Functions of the sign-up and sign-in flow: no AWS SDK in their bundles (picture URLs are signed by lib/platform/url-signer.ts). */
 const AUTH_FUNCTIONS = ['register', 'verifyEmail', 'resendVerification', 'login', 'refresh', 'logout'];
 /** Functions that never query Postgres: no pg in their bundles. */
 const NO_DATABASE_FUNCTIONS = ['setupStorage', 'openapi', 'web', 'notFound'];
@@ -333,7 +333,7 @@ describe('serverless package --stage prod', () => {
   });
 
   describe('IAM: one role per function, least privilege', () => {
-    // What each function's code does with the bucket (lib/storage.ts's ObjectStore as S3 actions: put → PutObject,
+    // What each function's code does with the bucket (lib/platform/storage.ts's ObjectStore as S3 actions: put → PutObject,
     // get/head/presignGet → GetObject, presignPost → PutObject, deleteMany → DeleteObject, list → ListBucket with
     // the prefix, HeadBucket or a 404 for a missing key → ListBucket on the whole bucket), stated here apart from
     // scripts/iam-roles.cjs so that a widened role fails this test. Written `action key-pattern`.

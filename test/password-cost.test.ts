@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 delete process.env.PASSWORD_HASH_COST;
 const { handler: login } = await import('../functions/login');
 const { handler: register } = await import('../functions/register');
-const { query } = await import('../lib/db');
-const { config } = await import('../lib/config');
+const { query } = await import('../lib/platform/db');
+const { config } = await import('../lib/platform/config');
 const { invoke } = await import('./support/events');
 
 // Not from ./support/accounts: importing it loads the settings before the line above could change them.

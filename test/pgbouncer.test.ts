@@ -54,7 +54,7 @@ if (realPartAvailable('pgbouncer')) {
       await pooler?.stop();
     });
 
-    test('the pooler is stock: a statement_timeout startup parameter, as lib/db.ts used to send, is refused', async () => {
+    test('the pooler is stock: a statement_timeout startup parameter, as lib/platform/db.ts used to send, is refused', async () => {
       const client = new pg.Client({ connectionString: pooler.url, statement_timeout: 4000 });
       await expect(client.connect().then(() => client.query('select 1'))).rejects.toThrow(/unsupported startup parameter/);
       await client.end().catch(() => {});
@@ -62,7 +62,7 @@ if (realPartAvailable('pgbouncer')) {
 
     test("the app's pool works through it, with the time limit set per transaction and by the role", async () => {
       process.env.DATABASE_URL = pooler.url;
-      const { query, transaction, pool } = await import('../lib/db');
+      const { query, transaction, pool } = await import('../lib/platform/db');
       const single = await query<{ statement_timeout: string }>('show statement_timeout');
       expect(single.rows[0]!.statement_timeout).toBe('4s');
       const inTransaction = await transaction((client) => client.query<{ statement_timeout: string }>('show statement_timeout'));

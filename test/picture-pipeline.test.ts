@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { replacePicture } from '../lib/picture-uploads';
+import { replacePicture } from '../lib/pictures/pipeline';
 import { serviceUnavailable } from '../lib/errors';
-import { s3Store, type ObjectStore } from '../lib/storage';
+import { s3Store, type ObjectStore } from '../lib/platform/storage';
 import { createVerifiedUser } from './support/accounts';
 import { smallJpeg } from '../scripts/support/images';
 

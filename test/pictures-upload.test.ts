@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { handler as getProfile } from '../functions/get-profile';
 import { handler as uploadPicture } from '../functions/upload-picture';
-import { config } from '../lib/config';
-import { s3Store } from '../lib/storage';
+import { config } from '../lib/platform/config';
+import { s3Store } from '../lib/platform/storage';
 import { createVerifiedUser, type TestUser } from './support/accounts';
 import { invoke } from './support/events';
 import * as fixtures from '../scripts/support/images';
@@ -350,7 +350,7 @@ describe('refused uploads change neither the bucket nor the profile', () => {
 
   // Regression guard: @middy/http-multipart-body-parser 7.9.2 never listens for 'error' on a file stream, so a body
   // that ends inside the file part used to answer 400 and then crash the process with busboy's "Part terminated
-  // early" (Jest: "Unhandled error"). lib/multipart.ts now refuses such bodies before parsing.
+  // early" (Jest: "Unhandled error"). lib/http/multipart.ts now refuses such bodies before parsing.
   test.each([
     ['cut off halfway', { truncateTo: 0.5 }],
     ['without its closing delimiter', { omitClosingDelimiter: true }],

@@ -2,8 +2,8 @@
 // manager and admin, against user, manager and admin targets and the caller themself, through the real
 // handlers. One row per route; the expected status of each cell is written out, not computed.
 import { beforeAll, describe, expect, test } from '@jest/globals';
-import { decide, type Action } from '../lib/policy';
-import type { Role } from '../lib/tokens';
+import { decide, type Action } from '../lib/admin/policy';
+import type { Role } from '../lib/accounts/tokens';
 import { createVerifiedUser, seedUser, type TestUser } from './support/accounts';
 import { adminRoutes } from './support/admin';
 import type { InvokeResult } from './support/events';
@@ -82,7 +82,7 @@ describe('authorization table (through the handlers)', () => {
   });
 });
 
-describe('decide (lib/policy.ts) without the handlers', () => {
+describe('decide (lib/admin/policy.ts) without the handlers', () => {
   const party = (role: Role, id: string = role) => ({ id, role });
   const actions: Action[] = ['users.list', 'users.read', 'users.edit', 'users.changeRole', 'users.disable', 'users.delete', 'users.unlock', 'users.changePicture', 'audit.read'];
   // actor role → action → [user, manager, admin, self] allowed?

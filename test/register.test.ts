@@ -3,7 +3,7 @@ import { handler as register } from '../functions/register';
 import { handler as login } from '../functions/login';
 import { handler as resend } from '../functions/resend-verification';
 import { handler as verifyEmail } from '../functions/verify-email';
-import { query } from '../lib/db';
+import { query } from '../lib/platform/db';
 import { readMails } from '../scripts/stack/mail';
 import { PASSWORD, registerVerifiedUser, mailTo, uniqueEmail, verificationTokenIn } from './support/accounts';
 import { invoke } from './support/events';

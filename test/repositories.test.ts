@@ -9,20 +9,20 @@ import ts from 'typescript';
  * must sit in that table's module below. Moving a repository means changing its line here.
  */
 const repositoryOf: Record<string, string> = {
-  users: 'lib/users.ts',
-  login_failures: 'lib/login-failures.ts',
-  sessions: 'lib/sessions.ts',
-  refresh_tokens: 'lib/sessions.ts',
-  verification_tokens: 'lib/accounts.ts',
-  mail_throttle: 'lib/accounts.ts',
-  admin_audit: 'lib/audit.ts',
-  password_reset_tokens: 'lib/lifecycle.ts',
-  email_change_tokens: 'lib/lifecycle.ts',
-  storage_leftovers: 'lib/lifecycle.ts',
+  users: 'lib/accounts/users.ts',
+  login_failures: 'lib/accounts/login-failures.ts',
+  sessions: 'lib/accounts/sessions.ts',
+  refresh_tokens: 'lib/accounts/sessions.ts',
+  verification_tokens: 'lib/accounts/accounts.ts',
+  mail_throttle: 'lib/accounts/accounts.ts',
+  admin_audit: 'lib/admin/audit.ts',
+  password_reset_tokens: 'lib/accounts/lifecycle.ts',
+  email_change_tokens: 'lib/accounts/lifecycle.ts',
+  storage_leftovers: 'lib/accounts/lifecycle.ts',
 };
 
 /** The janitor's declarative prune list names tables (its generic batch deletes rows by kind); nothing else may. */
-const mayNameTables = new Set(['lib/janitor.ts']);
+const mayNameTables = new Set(['lib/ops/janitor.ts']);
 
 const root = path.resolve(import.meta.dirname, '..');
 const tables = Object.keys(repositoryOf);
@@ -83,12 +83,12 @@ describe('one repository module per table', () => {
     expect(mainTableOf('with attempt as (insert into login_failures (email) values ($1) returning id) select attempt.id from attempt')).toBe('login_failures');
     expect(mainTableOf('select ${…} from (select * from users u ${…}) u')).toBe('users');
     expect(mainTableOf('The account of this token no longer exists.')).toBeUndefined();
-    // A statement on users written in a picture module is reported; the same text in lib/users.ts is not.
+    // A statement on users written in a picture module is reported; the same text in lib/accounts/users.ts is not.
     const stray = "export const q = () => db.query('select id, picture_id from users where id = any($1::uuid[])');";
-    expect(findingsIn('lib/pictures.ts', stray)).toEqual([{ file: 'lib/pictures.ts', table: 'users', text: 'select id, picture_id from users where id = any($1::uuid[])' }]);
-    expect(findingsIn('lib/users.ts', stray)).toEqual([]);
+    expect(findingsIn('lib/pictures/bookkeeping.ts', stray)).toEqual([{ file: 'lib/pictures/bookkeeping.ts', table: 'users', text: 'select id, picture_id from users where id = any($1::uuid[])' }]);
+    expect(findingsIn('lib/accounts/users.ts', stray)).toEqual([]);
     // A table picked by name for a dynamic statement (`update ${table}`) counts too.
-    expect(findingsIn('lib/lifecycle.ts', "const t = 'verification_tokens';")).toHaveLength(1);
+    expect(findingsIn('lib/accounts/lifecycle.ts', "const t = 'verification_tokens';")).toHaveLength(1);
   });
 
   test('every table the migrations create has a repository module, and that module exists and says so at its top', async () => {

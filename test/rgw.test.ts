@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { S3Client, PutObjectCommand, GetBucketPolicyStatusCommand } from '@aws-sdk/client-s3';
 import { realPartAvailable } from './support/real-parts';
+import { defaultAvatarKey } from '../lib/pictures/keys';
 import { startRgw, type RunningRgw } from './support/rgw';
 import * as fixtures from '../scripts/support/images';
 
@@ -8,7 +9,7 @@ import * as fixtures from '../scripts/support/images';
 if (realPartAvailable('rgw')) {
   describe('S3 conformance against Ceph RGW', () => {
     let rgw: RunningRgw;
-    let storage: typeof import('../lib/storage');
+    let storage: typeof import('../lib/platform/storage');
     let started = 0;
 
     beforeAll(async () => {
@@ -23,10 +24,10 @@ if (realPartAvailable('rgw')) {
         S3_ACCESS_KEY_ID: rgw.accessKeyId,
         S3_SECRET_ACCESS_KEY: rgw.secretAccessKey,
       });
-      storage = await import('../lib/storage');
-      const { renderDefaultAvatar } = await import('../lib/images');
-      const { config } = await import('../lib/config');
-      await storage.ensureBucket({ sizes: config().pictures.sizes, render: renderDefaultAvatar });
+      storage = await import('../lib/platform/storage');
+      const { defaultAvatarSource } = await import('../lib/pictures/images');
+      const { config } = await import('../lib/platform/config');
+      await storage.ensureBucket(defaultAvatarSource(config().pictures.sizes));
     }, 120_000);
 
     afterAll(async () => {
@@ -43,7 +44,7 @@ if (realPartAvailable('rgw')) {
       expect((await storage.s3Store.list(key)).map((object) => object.key)).toEqual([key]);
       await storage.s3Store.deleteMany([key]);
       expect(await storage.s3Store.head(key)).toBeUndefined();
-      expect(await storage.s3Store.head(storage.defaultAvatarKey(200))).toMatchObject({ key: storage.defaultAvatarKey(200) });
+      expect(await storage.s3Store.head(defaultAvatarKey(200))).toMatchObject({ key: defaultAvatarKey(200) });
     });
 
     test('a wrong secret is refused', async () => {
@@ -58,7 +59,7 @@ if (realPartAvailable('rgw')) {
 
     test('unsigned access is refused: no anonymous PUT, GET or listing, and the bucket has no public policy', async () => {
       expect((await fetch(url('incoming/anonymous'), { method: 'PUT', body: 'x' })).status).toBe(403);
-      expect((await fetch(url(storage.defaultAvatarKey(200)))).status).toBe(403);
+      expect((await fetch(url(defaultAvatarKey(200)))).status).toBe(403);
       expect((await fetch(`${rgw.endpoint}/portrait-rgw/`)).status).toBe(403);
       const { S3Client: Client } = await import('@aws-sdk/client-s3');
       const owner = new Client({ endpoint: rgw.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey } });
@@ -67,7 +68,7 @@ if (realPartAvailable('rgw')) {
     });
 
     test('a presigned GET works as signed, and is refused when altered or expired', async () => {
-      const key = storage.defaultAvatarKey(200);
+      const key = defaultAvatarKey(200);
       const signed = await storage.s3Store.presignGet(key, 60);
       expect((await fetch(signed)).status).toBe(200);
       expect((await fetch(signed.replace('/200.webp', '/512.webp'))).status).toBe(403);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { decodeJwt } from 'jose';
-import { query } from '../lib/db';
-import { hashOpaqueToken } from '../lib/tokens';
+import { query } from '../lib/platform/db';
+import { hashOpaqueToken } from '../lib/accounts/tokens';
 import { handler as getProfile } from '../functions/get-profile';
 import { handler as logout } from '../functions/logout';
 import { handler as refresh } from '../functions/refresh';

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { databaseOn, type Database } from '../lib/db';
+import { databaseOn, type Database } from '../lib/platform/db';
 import { HttpError } from '../lib/errors';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 

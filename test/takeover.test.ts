@@ -4,7 +4,7 @@ import { handler as login } from '../functions/login';
 import { handler as register } from '../functions/register';
 import { handler as resend } from '../functions/resend-verification';
 import { handler as verifyEmail } from '../functions/verify-email';
-import { query } from '../lib/db';
+import { query } from '../lib/platform/db';
 import { readMails } from '../scripts/stack/mail';
 import { PASSWORD, createVerifiedUser, mailTo, uniqueEmail, verificationTokenIn } from './support/accounts';
 import { invoke } from './support/events';
@@ -229,7 +229,7 @@ describe('resend-verification takes the same time for every address state (issue
   };
 
   test('an unconfirmed address that gets a mail and an unknown one both answer after the same floor', async () => {
-    const { RESEND_MIN_MILLISECONDS } = await import('../lib/accounts');
+    const { RESEND_MIN_MILLISECONDS } = await import('../lib/accounts/accounts');
     const email = uniqueEmail('pending');
     await registerWith({ email, password: PASSWORD });
     await mailTo(email);

@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
-import { login, LOGIN_MAX_FAILURES } from '../lib/accounts';
-import { config } from '../lib/config';
-import { databaseOn, query } from '../lib/db';
+import { login, LOGIN_MAX_FAILURES } from '../lib/accounts/accounts';
+import { config } from '../lib/platform/config';
+import { databaseOn, query } from '../lib/platform/db';
 import { HttpError } from '../lib/errors';
 import { createVerifiedUser, PASSWORD } from './support/accounts';
 

@@ -3,7 +3,7 @@
 // tests check the same at run time on built handlers.
 import { expect, test } from '@jest/globals';
 import { z } from 'zod';
-import { endpoint, json } from '../lib/http';
+import { endpoint, json } from '../lib/http/endpoint';
 import { httpEvent, lambdaContext } from '../scripts/support/events';
 
 const countBody = z.object({ count: z.number().int() });

@@ -1,9 +1,9 @@
-// lib/url-signer.ts signs picture URLs without the AWS SDK; they must be the SDK's URLs exactly, so that
+// lib/platform/url-signer.ts signs picture URLs without the AWS SDK; they must be the SDK's URLs exactly, so that
 // every S3 that accepts the SDK's presigned GETs (AWS, MinIO, Ceph RGW) accepts ours.
 import { describe, expect, test } from '@jest/globals';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { createUrlSigner, type SigningCredentials } from '../lib/url-signer';
+import { createUrlSigner, type SigningCredentials } from '../lib/platform/url-signer';
 
 const signedAt = new Date(Date.UTC(2026, 0, 31, 23, 59, 59));
 const keys: SigningCredentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
@@ -13,7 +13,7 @@ function sdkUrl(bucket: string, key: string, region: string, credentials: Signin
     region,
     credentials,
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
-    // As lib/storage.ts configures its clients.
+    // As lib/platform/storage.ts configures its clients.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });

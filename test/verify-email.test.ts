@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { handler as verifyEmail } from '../functions/verify-email';
-import { query } from '../lib/db';
+import { query } from '../lib/platform/db';
 import { registerAndReadToken } from './support/accounts';
 import { invoke } from './support/events';
 

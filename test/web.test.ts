@@ -3,7 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { handler as health } from '../functions/health';
 import { handler as notFound } from '../functions/not-found';
 import { handler as web } from '../functions/web';
-import { checkHealth } from '../lib/health';
+import { checkHealth } from '../lib/ops/health';
 import { invoke } from './support/events';
 
 const unreachable = () => Promise.reject(new Error('connect ECONNREFUSED'));

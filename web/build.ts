@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import type { StaticAsset, StaticAssets } from '../lib/static-assets';
+import type { StaticAsset, StaticAssets } from '../lib/web/static-assets';
 
 const root = path.resolve(import.meta.dirname, '..');
 const require = createRequire(import.meta.url);

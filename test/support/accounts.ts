@@ -3,10 +3,10 @@ import { waitForMailIn, type CaughtMail, type WaitForMailOptions } from '../../s
 import { handler as login } from '../../functions/login';
 import { handler as register } from '../../functions/register';
 import { handler as verifyEmail } from '../../functions/verify-email';
-import { config } from '../../lib/config';
-import { query } from '../../lib/db';
-import { hashPassword } from '../../lib/passwords';
-import type { Role } from '../../lib/tokens';
+import { config } from '../../lib/platform/config';
+import { query } from '../../lib/platform/db';
+import { hashPassword } from '../../lib/accounts/passwords';
+import type { Role } from '../../lib/accounts/tokens';
 import { invoke } from './events';
 
 export const PASSWORD = 'correct horse battery staple';

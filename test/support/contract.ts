@@ -2,8 +2,8 @@
 // a handler that answers a status, code or shape the document does not describe fails its test.
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { buildOpenApiDocument } from '../../lib/openapi';
-import { operations, pendingOperations } from '../../lib/operations';
+import { buildOpenApiDocument } from '../../lib/ops/openapi';
+import { operations, pendingOperations } from '../../lib/http/operations';
 
 const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
 
@@ -55,13 +55,13 @@ function contractOf(document: Json) {
       );
       throw new Error(
         pending
-          ? `${where}: this route is still in pendingOperations: move its entry into operations in lib/operations.ts (and check its schemas against the handler).`
-          : `${where}: this route is not in the OpenAPI document: add its entry to operations in lib/operations.ts.`,
+          ? `${where}: this route is still in pendingOperations: move its entry into operations in lib/http/operations.ts (and check its schemas against the handler).`
+          : `${where}: this route is not in the OpenAPI document: add its entry to operations in lib/http/operations.ts.`,
       );
     }
     const documented = document.paths[route][method].responses[String(response.status)];
     if (!documented) {
-      throw new Error(`${where}: status ${response.status} is not documented for this route; add it to its entry in lib/operations.ts. Body: ${response.body.slice(0, 300)}`);
+      throw new Error(`${where}: status ${response.status} is not documented for this route; add it to its entry in lib/http/operations.ts. Body: ${response.body.slice(0, 300)}`);
     }
     const mediaType = (response.contentType ?? '').split(';')[0]!.trim().toLowerCase();
     if (!response.body) return;
@@ -81,7 +81,7 @@ function contractOf(document: Json) {
       const code = parsed?.error?.code;
       if (response.status >= 400 && typeof code === 'string') {
         throw new Error(
-          `${where}: error code "${code}" is not documented for this status: add it to \`errors: { ${response.status}: [..., '${code}'] }\` of this route's entry in lib/operations.ts (${ajv.errorsText(validate.errors)}).`,
+          `${where}: error code "${code}" is not documented for this status: add it to \`errors: { ${response.status}: [..., '${code}'] }\` of this route's entry in lib/http/operations.ts (${ajv.errorsText(validate.errors)}).`,
         );
       }
       throw new Error(`${where}: the body does not match the documented schema: ${ajv.errorsText(validate.errors)}. Body: ${response.body.slice(0, 500)}`);

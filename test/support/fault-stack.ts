@@ -2,7 +2,7 @@
  * A private stack for fault tests: its own Postgres, s3rver and SMTP catcher, which a test may stop,
  * hang or restore without touching the services the other test files share.
  *
- * Nothing here imports lib/ or functions/ statically: lib/config.ts reads process.env on first use, so
+ * Nothing here imports lib/ or functions/ statically: lib/platform/config.ts reads process.env on first use, so
  * the app is loaded (loadApp) only after startFaultStack has pointed process.env at these services.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -158,15 +158,15 @@ export async function loadApp() {
     import('../../functions/picture-redirect'),
     import('../../functions/upload-url'),
     import('../../functions/confirm-picture'),
-    import('../../lib/db'),
-    import('../../lib/storage'),
-    import('../../lib/images'),
-    import('../../lib/config'),
-    import('../../lib/passwords'),
-    import('../../lib/tokens'),
+    import('../../lib/platform/db'),
+    import('../../lib/platform/storage'),
+    import('../../lib/pictures/images'),
+    import('../../lib/platform/config'),
+    import('../../lib/accounts/passwords'),
+    import('../../lib/accounts/tokens'),
   ]);
   // Bucket and default avatar, as a warm container has them.
-  await storage.ensureBucket({ sizes: config.config().pictures.sizes, render: images.renderDefaultAvatar });
+  await storage.ensureBucket(images.defaultAvatarSource(config.config().pictures.sizes));
   return {
     handlers: {
       register: register.handler,

@@ -34,9 +34,9 @@ export default async function globalSetup() {
   });
 
   // Bucket and default avatar, as the picture functions set them up at cold start.
-  const { ensureBucket } = await import('../../lib/storage');
-  const { config } = await import('../../lib/config');
-  const { renderDefaultAvatar } = await import('../../lib/images');
-  await ensureBucket({ sizes: config().pictures.sizes, render: renderDefaultAvatar });
+  const { ensureBucket } = await import('../../lib/platform/storage');
+  const { config } = await import('../../lib/platform/config');
+  const { defaultAvatarSource } = await import('../../lib/pictures/images');
+  await ensureBucket(defaultAvatarSource(config().pictures.sizes));
   process.stderr.write(`\ntest stack ready in ${Math.round(performance.now() - started)} ms (${root})\n`);
 }
