@@ -135,17 +135,29 @@ function cancelBackend(client: pg.PoolClient): Promise<boolean> {
 /**
  * While `client` works for a request, an abort of the request's signal (the 503 went out) cancels the statement in
  * flight; if the cancel cannot be delivered the connection is closed, which at least rolls back an open
- * transaction. Returns the function that stops listening.
+ * transaction. A cancel that reaches the backend between two statements (the next one not yet arrived) is lost, so
+ * it is sent again every 250 ms until the work stops; the caller then destroys the client, so no later statement of
+ * another request can be hit by a cancel still under way. Returns the function that stops listening.
  */
 function cancelOnAbort(client: pg.PoolClient, signal: AbortSignal | undefined): () => void {
   if (!signal) return () => {};
-  const onAbort = () => {
-    void cancelBackend(client).then((cancelled) => {
-      if (!cancelled) void client.end().catch(() => {});
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const cancel = (attemptsLeft: number) => {
+    void cancelBackend(client).then((delivered) => {
+      if (stopped) return;
+      if (!delivered) return void client.end().catch(() => {});
+      if (attemptsLeft > 0) timer = setTimeout(() => cancel(attemptsLeft - 1), 250);
     });
   };
-  signal.addEventListener('abort', onAbort, { once: true });
-  return () => signal.removeEventListener('abort', onAbort);
+  const onAbort = () => cancel(40);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  };
 }
 
 /**
@@ -182,15 +194,21 @@ async function queryOn<Row extends pg.QueryResultRow>(target: pg.Pool, text: str
       if (attempt === 0 && mayRetryConnect(error)) continue;
       throw translate(error);
     }
+    // Aborted while waiting for a connection (a busy machine): nothing is sent.
+    if (signal?.aborted) {
+      client.giveBack(false);
+      throw aborted(signal.reason);
+    }
     const stopListening = cancelOnAbort(client, signal);
     try {
       const result = await client.query<Row>(text, values);
       stopListening();
-      client.giveBack(false);
+      // After an abort a cancel may still be on its way to this backend: the connection is not reused.
+      client.giveBack(Boolean(signal?.aborted));
       return result;
     } catch (error) {
       stopListening();
-      client.giveBack(!isReusableAfter(error));
+      client.giveBack(Boolean(signal?.aborted) || !isReusableAfter(error));
       if (signal?.aborted) throw aborted(error);
       if (attempt === 0 && options.idempotent && isConnectionError(error) && !isConnectTimeout(error)) continue;
       throw translate(error);
@@ -236,6 +254,11 @@ async function transactionOn<T>(target: pg.Pool, work: (client: Queryable) => Pr
   const signal = requestSignal();
   if (signal?.aborted) throw aborted(signal.reason);
   const client = await begin(target);
+  if (signal?.aborted) {
+    // Aborted while the transaction began: it ends with the connection, nothing of the work was sent.
+    client.giveBack(true);
+    throw aborted(signal.reason);
+  }
   const stopListening = cancelOnAbort(client, signal);
   let broken = false;
   try {
