@@ -116,6 +116,22 @@ if (realPartAvailable('rgw')) {
       expect(await storage.s3Store.head(key)).toBeUndefined();
     });
 
+    test('the direct-upload route signs PICTURE_DIRECT_MAX_BYTES into its policy, and the store refuses a byte more', async () => {
+      const { createVerifiedUser } = await import('./support/accounts');
+      const { invoke } = await import('./support/events');
+      const { handler: uploadUrl } = await import('../functions/upload-url');
+      const { config } = await import('../lib/platform/config');
+      const user = await createVerifiedUser();
+      const direct = await invoke(uploadUrl, { method: 'POST', route: '/users/me/picture/upload-url', bearer: user.accessToken });
+      expect(direct.status).toBe(200);
+      const { url, fields, key, maxBytes } = direct.json as any;
+      expect(maxBytes).toBe(config().pictures.directMaxBytes);
+      const answer = await postForm({ url, fields }, new Uint8Array(maxBytes + 1));
+      expect(answer.status).toBe(400);
+      expect(answer.text).toContain('EntityTooLarge');
+      expect(await storage.s3Store.head(key)).toBeUndefined();
+    }, 60_000);
+
     test('the picture flows: multipart upload, direct upload with the real presigned POST, confirm, redirect, delete', async () => {
       const { createVerifiedUser } = await import('./support/accounts');
       const { invoke } = await import('./support/events');
