@@ -9,9 +9,8 @@ import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals
 import sharp from 'sharp';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { query } from '../lib/platform/db';
-import { operations, routeKey } from '../lib/http/operations';
-import { PASSWORD, createVerifiedUser, mailTo, uniqueEmail } from './support/accounts';
-import { expectPerContract } from './support/contract';
+import { operations } from '../lib/http/operations';
+import { PASSWORD, mailTo, uniqueEmail } from './support/accounts';
 import { startOffline, type OfflineApi } from './support/offline';
 
 // Functions passed to page.evaluate run in the browser; these names exist there (this file compiles without the DOM lib).
@@ -34,9 +33,6 @@ const LAUNCH_FLAGS = [
   '--disable-sync',
   '--no-first-run',
 ];
-const offers = (route: string) => operations.some((operation) => routeKey(operation) === route);
-/** Steps of routes still missing on this server are skipped, not failed, so they run once the route lands. */
-const when = (route: string) => (offers(route) ? test : test.skip);
 
 // Each test is a few browser steps; a loaded 2-core machine may make them slow, never wrong.
 jest.setTimeout(90_000);
@@ -274,7 +270,7 @@ describe('the web app in Chromium', () => {
     await context.close();
   });
 
-  when('GET /users/me/sessions')('the account page lists the sessions and revokes another one', async () => {
+  test('the account page lists the sessions and revokes another one', async () => {
     const other = await openApp();
     await signIn(other.page, email, password);
     const { page, context, problems } = await openApp();
@@ -301,7 +297,7 @@ describe('the web app in Chromium', () => {
     await context.close();
   });
 
-  when('POST /auth/forgot-password')('forgot → mailed reset page → new password → sign in with it', async () => {
+  test('forgot → mailed reset page → new password → sign in with it', async () => {
     const { page, context, problems } = await openApp();
     await page.goto(`${api.baseUrl}/#/forgot`);
     // The confirmation mail went out seconds ago; the once-a-minute limit per address would hold the reset mail back.
@@ -339,7 +335,7 @@ describe('the web app in Chromium', () => {
     await context.close();
   });
 
-  when('GET /admin/users')('managers and admins get the user list with search', async () => {
+  test('managers and admins get the user list with search', async () => {
     await query("update users set role = 'admin' where email = $1", [email]);
     const { page, context, problems } = await openApp();
     await signIn(page, email, password);
@@ -365,167 +361,6 @@ describe('the web app in Chromium', () => {
     await shot(page, '12-docs');
     expect(problems).toEqual([]);
     expect(foreign).toEqual([]);
-    await context.close();
-  });
-});
-
-// ---- screens of routes that are not on this server yet -------------------------------------
-// Until a route of DESIGN.md lands, its screen is tried against stand-in answers that are checked
-// against the route's pending entry in lib/http/operations.ts (the contract). Once it lands, these skip
-// and the tests above run against the real route.
-
-const pendingOnly = (route: string) => (offers(route) ? test.skip : test);
-
-/** Answers `method template` with a contract-checked body; other methods on the URL pass through. */
-async function standIn(page: Page, method: string, template: string, answer: (body: any, url: URL) => { status: number; json?: unknown }) {
-  const pattern = new RegExp(`^${api.baseUrl.replace(/[.*+?^$()|[\]\\]/g, '\\$&')}${template.replace(/\{[^}]+\}/g, '[^/?]+')}(\\?.*)?$`);
-  await page.route(pattern, async (route) => {
-    if (route.request().method() !== method) return route.fallback();
-    const { status, json } = answer(route.request().postDataJSON(), new URL(route.request().url()));
-    const body = json === undefined ? '' : JSON.stringify(json);
-    expectPerContract({ method, route: template, status, contentType: 'application/json', body });
-    await route.fulfill({ status, contentType: 'application/json', body });
-  });
-}
-
-async function loginPair(email: string, password: string) {
-  const response = await fetch(`${api.baseUrl}/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password }),
-  });
-  return response.json();
-}
-
-describe('screens of DESIGN.md routes not on this server yet, against their contract', () => {
-  pendingOnly('GET /users/me/sessions')('account: sessions with sign-out, change email and password, delete the account', async () => {
-    const user = await createVerifiedUser();
-    const { page, context, problems } = await openApp();
-    const now = new Date().toISOString();
-    const sessions = [
-      { id: '0b3f1c52-8d7e-4a51-9c1e-2f6a7d9e0c11', createdAt: now, lastUsedAt: now, userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0.0.0 Safari/537.36', ip: '127.0.0.1', current: true },
-      { id: '7c9d2e41-5a6b-4f83-8e2d-1b0c3a4f5e22', createdAt: now, lastUsedAt: null, userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Safari/604.1', ip: '192.0.2.7', current: false },
-    ];
-    const revoked: string[] = [];
-    await standIn(page, 'GET', '/users/me/sessions', () => ({ status: 200, json: { sessions: sessions.filter((session) => !revoked.includes(session.id)) } }));
-    await standIn(page, 'DELETE', '/users/me/sessions/{id}', (_, url) => {
-      revoked.push(url.pathname.split('/').pop()!);
-      return { status: 204 };
-    });
-    const passwordChanges: unknown[] = [];
-    const pair = await loginPair(user.email, user.password);
-    await standIn(page, 'POST', '/users/me/password', (body) => {
-      passwordChanges.push(body);
-      return { status: 200, json: pair };
-    });
-    await standIn(page, 'POST', '/users/me/email', (body) =>
-      body.password === user.password
-        ? { status: 202, json: { message: 'Check the new inbox to confirm the change.' } }
-        : { status: 403, json: { error: { code: 'wrong_password', message: 'The password is wrong.' } } },
-    );
-    await standIn(page, 'DELETE', '/users/me', () => ({ status: 204 }));
-
-    await signIn(page, user.email, user.password);
-    await page.getByRole('link', { name: 'Account', exact: true }).click();
-    await page.locator('.sessions li').nth(1).waitFor();
-    await expect(page.locator('.sessions li').first().textContent()).resolves.toContain('(this tab)');
-    await shot(page, '07-account');
-    await expectAccessible(page);
-
-    await page.getByRole('button', { name: /^Sign out the session/ }).click();
-    await page.getByRole('status').filter({ hasText: 'That session is signed out.' }).waitFor();
-    expect(revoked).toEqual([sessions[1]!.id]);
-    await expect(page.locator('.sessions li').count()).resolves.toBe(1);
-
-    await fillAndSubmit(page, 'Change email', { 'New email': uniqueEmail('new'), Password: 'not it' }, 'Change email');
-    await page.getByRole('status').filter({ hasText: 'The password is wrong.' }).waitFor();
-    await fillAndSubmit(page, 'Change email', { 'New email': uniqueEmail('new'), Password: user.password }, 'Change email');
-    await page.getByRole('status').filter({ hasText: 'Check the new inbox' }).waitFor();
-
-    await fillAndSubmit(page, 'Change password', { 'Current password': user.password, 'New password': 'another long passphrase' }, 'Change password');
-    await page.getByRole('status').filter({ hasText: 'Password changed.' }).waitFor();
-    expect(passwordChanges).toEqual([{ currentPassword: user.password, newPassword: 'another long passphrase' }]);
-
-    const deleteForm = page.getByRole('form', { name: 'Delete account' });
-    await deleteForm.getByLabel('Password', { exact: true }).fill(user.password);
-    await deleteForm.getByLabel('Yes, delete my account').check();
-    await deleteForm.getByRole('button', { name: 'Delete account' }).click();
-    await page.waitForURL(/#\/signup$/);
-    await page.getByRole('status').filter({ hasText: 'Your account is deleted.' }).waitFor();
-    expect(problems.filter((problem) => !/status of 40[34]/.test(problem))).toEqual([]);
-    await context.close();
-  });
-
-  pendingOnly('POST /auth/forgot-password')('forgot password: the request is sent and the inbox screen shown', async () => {
-    const { page, context } = await openApp();
-    const asked: unknown[] = [];
-    await standIn(page, 'POST', '/auth/forgot-password', (body) => {
-      asked.push(body);
-      return { status: 202, json: { message: 'If this address has an account, a reset link is on its way.' } };
-    });
-    await page.goto(`${api.baseUrl}/#/forgot`);
-    await fillAndSubmit(page, 'Forgot password', { Email: 'someone@example.test' }, 'Send a reset link');
-    await page.getByRole('heading', { name: 'Check your inbox' }).waitFor();
-    await shot(page, '08-forgot');
-    expect(asked).toEqual([{ email: 'someone@example.test' }]);
-    await context.close();
-  });
-
-  pendingOnly('GET /admin/users')('users (admin): search, paging, change a role, disable an account', async () => {
-    const admin = await createVerifiedUser({ role: 'admin' });
-    const me = (await (await fetch(`${api.baseUrl}/users/me`, { headers: { authorization: `Bearer ${admin.accessToken}` } })).json()) as Record<string, unknown>;
-    const people = Array.from({ length: 25 }, (_, index) => ({
-      ...me,
-      id: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
-      email: `person${index}@example.test`,
-      nickname: `person_${index}`,
-      role: 'user',
-      disabled: false,
-      lastLoginAt: null,
-      lockedUntil: index === 1 ? new Date(Date.now() + 600_000).toISOString() : null,
-    }));
-    const queries: string[] = [];
-    const changes: unknown[] = [];
-    const { page, context, problems } = await openApp();
-    await standIn(page, 'GET', '/admin/users', (_, url) => {
-      queries.push(url.search);
-      const q = url.searchParams.get('q') ?? '';
-      const matching = people.filter((person) => person.email.startsWith(q) || person.nickname.includes(q));
-      const start = Number(url.searchParams.get('cursor') ?? 0);
-      const end = start + Number(url.searchParams.get('limit'));
-      return { status: 200, json: { users: matching.slice(start, end), nextCursor: end < matching.length ? String(end) : null } };
-    });
-    await standIn(page, 'PATCH', '/admin/users/{id}', (body, url) => {
-      changes.push(body);
-      const person = people.find((candidate) => candidate.id === url.pathname.split('/').pop())!;
-      Object.assign(person, body);
-      return { status: 200, json: person };
-    });
-    await standIn(page, 'POST', '/admin/users/{id}/unlock', () => ({ status: 204 }));
-
-    await signIn(page, admin.email, admin.password);
-    await page.getByRole('link', { name: 'Users', exact: true }).click();
-    await page.locator('tbody tr').nth(19).waitFor();
-    await page.getByRole('button', { name: 'Next page' }).click();
-    await page.locator('tbody tr').nth(24).waitFor();
-    await expect(page.getByRole('button', { name: 'Next page' }).isHidden()).resolves.toBe(true);
-
-    await page.getByRole('combobox', { name: 'Role of person_0', exact: true }).selectOption('manager');
-    await page.getByRole('status').filter({ hasText: 'person_0 updated.' }).waitFor();
-    await page.getByRole('button', { name: 'Disable person_2', exact: true }).click();
-    await page.getByRole('button', { name: 'Enable person_2', exact: true }).waitFor();
-    await page.getByRole('button', { name: 'Unlock sign-in of person_1', exact: true }).click();
-    await page.getByRole('status').filter({ hasText: 'person_1 can sign in again.' }).waitFor();
-    expect(changes).toEqual([{ role: 'manager' }, { disabled: true }]);
-
-    await page.getByRole('searchbox', { name: 'Search' }).fill('person1');
-    await page.getByRole('search').getByRole('button', { name: 'Search' }).click();
-    await page.locator('tbody tr').filter({ hasText: 'person19@example.test' }).waitFor();
-    expect(await page.locator('tbody tr').count()).toBe(11);
-    expect(queries.at(-1)).toContain('q=person1');
-    await shot(page, '11-admin-users');
-    await expectAccessible(page);
-    expect(problems).toEqual([]);
     await context.close();
   });
 });

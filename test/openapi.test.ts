@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { buildOpenApiDocument } from '../lib/ops/openapi';
-import { operations, pendingOperations, routeKey } from '../lib/http/operations';
+import { operations, routeKey } from '../lib/http/operations';
 import { handler as openApiHandler } from '../functions/openapi';
 import { expectDocumented } from './support/contract';
 import { invoke } from './support/events';
@@ -24,10 +24,8 @@ describe('serverless.yml and the OpenAPI document', () => {
     const missing = routes.filter((route) => !documented.includes(route));
     const stale = documented.filter((route) => !routes.includes(route));
     const advice = [
-      ...missing.map((route) =>
-        pendingOperations.some((operation) => routeKey(operation) === route)
-          ? `${route}: move its entry from pendingOperations to operations in lib/http/operations.ts and check its schemas against the handler`
-          : `${route}: add an entry to operations in lib/http/operations.ts ({ method, path, operationId, tag, summary, auth?, body?, query?, replies, errors })`,
+      ...missing.map(
+        (route) => `${route}: add an entry to operations in lib/http/operations.ts ({ method, path, operationId, tag, summary, auth?, body?, query?, replies, errors })`,
       ),
       ...stale.map((route) => `${route}: in lib/http/operations.ts but not in serverless.yml; add the httpApi event or remove the entry`),
     ];
@@ -98,13 +96,6 @@ describe('the response check itself', () => {
     ).toThrow(/error code "nickname_taken" is not documented for this status: add it to `errors: \{ 401/);
   });
 
-  (pendingOperations.length ? test : test.skip)('says to move a pending entry when a route of DESIGN.md answers before its entry is live', () => {
-    const [pending] = pendingOperations;
-    expect(() => expectDocumented({ method: pending!.method, route: pending!.path, status: 200, contentType: 'application/json', body: '{}' })).toThrow(
-      /still in pendingOperations: move its entry into operations/,
-    );
-  });
-
   test('refuses an undocumented status', () => {
     expect(() => expectDocumented({ method: 'GET', route: '/users/me', status: 418, contentType: 'application/json', body: '{}' })).toThrow(/not documented/);
   });
@@ -132,22 +123,5 @@ describe('GET /openapi.json', () => {
   test('answers 200 again for an outdated ETag', async () => {
     const response = await invoke(openApiHandler, { method: 'GET', route: '/openapi.json', headers: { 'if-none-match': '"outdated"' } });
     expect(response.status).toBe(200);
-  });
-});
-
-describe('the pending operations of DESIGN.md (routes not on main yet)', () => {
-  test('render into a valid document too, so moving one into `operations` is all it takes', async () => {
-    const draft = buildOpenApiDocument({ list: [...operations, ...pendingOperations] });
-    const config = await createConfig({
-      extends: ['recommended'],
-      rules: { 'info-license-url': 'off', 'operation-2xx-response': 'off', 'operation-4xx-response': 'off' },
-    });
-    const problems = await lintFromString({ source: JSON.stringify(draft), absoluteRef: path.join(root, 'openapi.json'), config });
-    expect(problems.map((problem) => `${problem.ruleId}: ${problem.message} at ${problem.location[0]?.pointer}`)).toEqual([]);
-  });
-
-  test('none of them is also in `operations`', () => {
-    const live = new Set(operations.map(routeKey));
-    expect(pendingOperations.map(routeKey).filter((route) => live.has(route))).toEqual([]);
   });
 });

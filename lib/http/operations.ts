@@ -513,13 +513,6 @@ export const operations: Operation[] = [
   },
 ];
 
-/**
- * Routes of DESIGN.md whose functions are not on main yet. When yours lands, move its entry into
- * `operations` (test/openapi.test.ts says which) and check the schemas against your handler.
- */
-export const pendingOperations: Operation[] = [
-];
-
 /** Errors any route can answer, keyed by what the route has. */
 export function sharedErrors(operation: Operation): Record<number, ErrorCode[]> {
   const shared: Record<number, ErrorCode[]> = { 500: ['internal_error'], 503: ['service_unavailable'] };

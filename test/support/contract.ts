@@ -3,7 +3,6 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { buildOpenApiDocument } from '../../lib/ops/openapi';
-import { operations, pendingOperations } from '../../lib/http/operations';
 
 const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
 
@@ -49,15 +48,7 @@ function contractOf(document: Json) {
       // Not an operation: the catch-all's 404/405, which the document describes in info.description.
       const code = safeJson(response.body)?.error?.code;
       if ((response.status === 404 && code === 'not_found') || (response.status === 405 && code === 'method_not_allowed')) return;
-      const pending = pendingOperations.some(
-        (operation) =>
-          operation.method.toLowerCase() === method && (route ? operation.path === route : matches(operation.path, response.rawPath ?? '')),
-      );
-      throw new Error(
-        pending
-          ? `${where}: this route is still in pendingOperations: move its entry into operations in lib/http/operations.ts (and check its schemas against the handler).`
-          : `${where}: this route is not in the OpenAPI document: add its entry to operations in lib/http/operations.ts.`,
-      );
+      throw new Error(`${where}: this route is not in the OpenAPI document: add its entry to operations in lib/http/operations.ts.`);
     }
     const documented = document.paths[route][method].responses[String(response.status)];
     if (!documented) {
@@ -91,12 +82,6 @@ function contractOf(document: Json) {
 
 /** Every response the tests receive: the document GET /openapi.json serves. */
 export const expectDocumented = contractOf(buildOpenApiDocument() as unknown as Json);
-
-/**
- * Stand-in answers of routes that are not on this server yet (test/browser.test.ts mocks them to
- * try the web app's screens): checked against their pending entries, i.e. DESIGN.md's contract.
- */
-export const expectPerContract = contractOf(buildOpenApiDocument({ list: [...operations, ...pendingOperations] }) as unknown as Json);
 
 function safeJson(text: string): any {
   try {
