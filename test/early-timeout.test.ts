@@ -12,7 +12,11 @@ import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 const SHORT_REMAINING_MS = 1500;
 const shortContext = () => lambdaContext('portrait-test', SHORT_REMAINING_MS);
 
+const APP_NAME = `portrait-early-timeout-${process.pid}`;
+
 let proxy: TcpProxy;
+/** For the test's own connections (holder, observer), which must not carry the app's name. */
+let plainDatabaseUrl: string;
 let direct: pg.Client;
 let app: Awaited<ReturnType<typeof loadApp>>;
 
@@ -37,8 +41,14 @@ beforeAll(async () => {
   // Browsers' presigned posts still go straight to S3 (S3_PUBLIC_ENDPOINT); the functions' calls go through the proxy.
   process.env.S3_PUBLIC_ENDPOINT = s3.toString().replace(/\/$/, '');
   process.env.S3_ENDPOINT = `http://127.0.0.1:${proxy.port}`;
+  // This file's pool under a name of its own: the other jest worker's requests wait on the locks held here too, and
+  // must not count as this file's statements (pg lets the URL's application_name win over the pool's 'portrait').
+  plainDatabaseUrl = process.env.DATABASE_URL!;
+  const database = new URL(plainDatabaseUrl);
+  database.searchParams.set('application_name', APP_NAME);
+  process.env.DATABASE_URL = database.toString();
   app = await loadApp();
-  direct = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  direct = new pg.Client({ connectionString: plainDatabaseUrl });
   await direct.connect();
 });
 
@@ -63,7 +73,7 @@ async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boo
 
 /** Another connection holding a lock, as another container's long transaction would. */
 async function holdLock(sql: string, values: unknown[] = []): Promise<{ release(): Promise<void> }> {
-  const holder = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  const holder = new pg.Client({ connectionString: plainDatabaseUrl });
   await holder.connect();
   await holder.query('begin');
   await holder.query(sql, values);
@@ -75,14 +85,14 @@ async function holdLock(sql: string, values: unknown[] = []): Promise<{ release(
   };
 }
 
-/** Backends of the app waiting for a lock on a statement that contains `fragment`. */
+/** Backends of this file's app waiting for a lock on a statement that contains `fragment`. */
 const waitingOn = async (fragment: string) =>
   Number(
     (
       await direct.query<{ n: string }>(
         `select count(*) as n from pg_stat_activity
-         where application_name = 'portrait' and wait_event_type = 'Lock' and query like '%' || $1 || '%'`,
-        [fragment],
+         where application_name = $2 and wait_event_type = 'Lock' and query like '%' || $1 || '%'`,
+        [fragment, APP_NAME],
       )
     ).rows[0]!.n,
   );
@@ -162,7 +172,10 @@ describe('the early timeout covers the steps before the handler', () => {
     const user = await app.accounts.createVerifiedUser();
     const lock = await holdLock('lock table sessions in access exclusive mode');
     try {
-      const answer = await app.invoke(app.confirm, { method: 'POST', route: '/users/me/picture/confirm', bearer: user.accessToken, json: { key: 'x' } }, shortContext());
+      const answering = app.invoke(app.confirm, { method: 'POST', route: '/users/me/picture/confirm', bearer: user.accessToken, json: { key: 'x' } }, shortContext());
+      // The observation below can see this file's statement (the name filter is sound): it waits on the lock.
+      expect(await eventually(async () => (await waitingOn('from sessions s join users')) > 0, 1500)).toBe(true);
+      const answer = await answering;
 
       // The early timeout's answer, not the database's statement timeout (4 s) or connect timeout.
       expect(answer.status).toBe(503);
