@@ -4,7 +4,7 @@
  */
 import type * as z from 'zod';
 import { config } from '../platform/config';
-import { database, db as pooled, query, transaction, isUniqueViolation, type Database, type Queryable } from '../platform/db';
+import { database, db as pooled, query, read, transaction, isUniqueViolation, type Database, type Queryable } from '../platform/db';
 import { HttpError, notFound, unauthorized } from '../errors';
 import { accountExistsMail, verificationMail, type Mailer } from './mail';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
@@ -212,7 +212,7 @@ const passwordRequired = () =>
  * the link alone does not say whose registration it is.
  */
 async function chooseClaim(userId: string, password: string | undefined, email: string): Promise<Registration> {
-  const { rows } = await query<{ password_hash: string; nickname: string | null; first_name: string | null; last_name: string | null }>(
+  const { rows } = await read<{ password_hash: string; nickname: string | null; first_name: string | null; last_name: string | null }>(
     `select password_hash, nickname, first_name, last_name from verification_tokens
      where user_id = $1 and password_hash is not null and used_at is null
      order by created_at desc limit $2`,
@@ -247,7 +247,7 @@ async function chooseClaim(userId: string, password: string | undefined, email: 
 export async function verifyEmail(token: string, password?: string): Promise<UserRow> {
   if (!opaqueTokenPattern.test(token)) throw invalidToken();
   const tokenHash = hashOpaqueToken(token);
-  const { rows: found } = await query<{ user_id: string; email: string }>(
+  const { rows: found } = await read<{ user_id: string; email: string }>(
     `select t.user_id, u.email from verification_tokens t join users u on u.id = t.user_id
      where t.token_hash = $1 and t.used_at is null and t.expires_at > now() and u.email_verified_at is null`,
     [tokenHash],

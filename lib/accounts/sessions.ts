@@ -145,7 +145,7 @@ export async function checkSession(claims: AccessClaims & { issuedAt: number }):
 }
 
 export async function listSessions(viewer: AccessClaims): Promise<SessionView[]> {
-  const { rows } = await query<{ id: string; created_at: Date; last_used_at: Date; user_agent: string | null; ip: string | null }>(
+  const { rows } = await read<{ id: string; created_at: Date; last_used_at: Date; user_agent: string | null; ip: string | null }>(
     `select id, created_at, last_used_at, user_agent, ip from sessions
      where user_id = $1 and revoked_at is null and expires_at > now()
      order by last_used_at desc, created_at desc`,

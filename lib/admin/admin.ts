@@ -11,7 +11,7 @@ import { recordAudit, type AuditChanges } from './audit';
 import { encodeCursor } from './cursor';
 import { logEvent } from '../platform/log';
 import { goodbyeMail, type Mailer } from '../accounts/mail';
-import { isUniqueViolation, query, transaction, type Queryable } from '../platform/db';
+import { isUniqueViolation, read, transaction, type Queryable } from '../platform/db';
 import { HttpError, notFound, unauthorized } from '../errors';
 import { authorize, type Action, type Party } from './policy';
 import { removePicture } from '../pictures/bookkeeping';
@@ -72,7 +72,7 @@ export async function toAdminUser(row: UserRow & { locked_until?: Date | null },
 }
 
 /** The caller as an actor, with the role the database holds now; a gone or disabled account is 401. */
-async function actorOf(viewer: AccessClaims, db: Queryable = { query }): Promise<Party> {
+async function actorOf(viewer: AccessClaims, db: Queryable = { query: read }): Promise<Party> {
   const actor = await findStanding(db, viewer.userId);
   if (!actor || actor.disabled_at) throw unauthorized('The account of this token no longer exists or is disabled.');
   return { id: actor.id, role: actor.role };
@@ -87,7 +87,7 @@ const canonicalId = (id: string | undefined) => {
 
 export async function listUsers(viewer: AccessClaims, filter: UserListFilter, objects: ObjectStore) {
   authorize(await actorOf(viewer), 'users.list');
-  const rows = await listUsersForAdmin({ query }, filter);
+  const rows = await listUsersForAdmin({ query: read }, filter);
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
   return {
@@ -98,7 +98,7 @@ export async function listUsers(viewer: AccessClaims, filter: UserListFilter, ob
 
 export async function getUser(viewer: AccessClaims, id: string | undefined, objects: ObjectStore): Promise<AdminUser> {
   authorize(await actorOf(viewer), 'users.read');
-  const row = await findUserForAdmin({ query }, canonicalId(id));
+  const row = await findUserForAdmin({ query: read }, canonicalId(id));
   if (!row) throw noSuchUser();
   return toAdminUser(row, objects);
 }
@@ -318,7 +318,7 @@ export async function deleteUser(context: WriteContext, id: string | undefined, 
 /** A manager's or admin's upload for another account: checked on fresh rows before the (costly) decode. */
 export async function authorizePictureChange(viewer: AccessClaims, targetId: string): Promise<void> {
   const actor = await actorOf(viewer);
-  const target = await findRole({ query }, targetId.toLowerCase());
+  const target = await findRole({ query: read }, targetId.toLowerCase());
   if (!target) throw noSuchUser();
   authorize(actor, 'users.changePicture', target);
 }

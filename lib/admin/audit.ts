@@ -3,7 +3,7 @@
  * Repository of admin_audit: every statement whose main table it is lives here.
  */
 import type { Queryable } from '../platform/db';
-import { query } from '../platform/db';
+import { read } from '../platform/db';
 import { encodeCursor } from './cursor';
 
 export type AuditAction = 'user.update' | 'user.delete' | 'user.unlock' | 'user.picture_delete' | 'user.picture_change';
@@ -56,7 +56,7 @@ export async function listAudit(filter: { actorId?: string; targetId?: string; l
   if (filter.targetId) add('target_id = ?', filter.targetId);
   if (filter.afterId) add('id < ?', filter.afterId);
   values.push(filter.limit + 1);
-  const { rows } = await query<AuditRow>(
+  const { rows } = await read<AuditRow>(
     `select id::text, at, actor_id, action, target_id, changes, request_id from admin_audit
      ${conditions.length ? `where ${conditions.join(' and ')}` : ''}
      order by admin_audit.id desc limit $${values.length}`,
