@@ -32,28 +32,40 @@ test('no module under scripts/ imports from test/', () => {
   expect(offending).toEqual([]);
 });
 
-/** Specifiers a file needs at run time: `import type` and `export type` lines are left out (they leave no code). */
+/**
+ * Specifiers a file needs at run time: imports with bindings, bare side-effect imports (`import './x'`) and
+ * import(); `import type` and `export type` lines are left out (they leave no code).
+ */
 function runtimeSpecifiersOf(file: string): string[] {
   const text = readFileSync(path.join(ROOT, file), 'utf8');
-  return [...text.matchAll(/^(?:import|export)(?!\s+type\b)[^;]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/gm)].map(
-    (match) => (match[1] ?? match[2])!,
-  );
+  return [
+    ...text.matchAll(/^(?:import|export)(?!\s+type\b)[^;]*?\bfrom\s*['"]([^'"]+)['"]|^import\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/gm),
+  ].map((match) => (match[1] ?? match[2] ?? match[3])!);
 }
+
+/**
+ * The one deliberate upward import of lib/platform: wherever there is a database there are authenticated routes,
+ * so db.ts loads the session check, which registers itself with the edge. The edge cannot import it (the functions
+ * without Postgres, notFound, openapi and web, would carry pg), and a route without it fails closed.
+ */
+const PLATFORM_EXCEPTIONS = new Set([`platform/db.ts imports lib/${path.join('accounts', 'sessions')}`]);
 
 const libFolderOf = (file: string, specifier: string) => path.relative(path.join(ROOT, 'lib'), path.resolve(ROOT, path.dirname(file), specifier));
 
 test('the runtime import scan leaves type-only imports out (the fixture of the next test is sound)', () => {
   expect(runtimeSpecifiersOf('lib/platform/smtp.ts')).not.toContain('../accounts/mail');
   expect(runtimeSpecifiersOf('lib/platform/smtp.ts')).toContain('../errors');
+  expect(runtimeSpecifiersOf('lib/platform/db.ts')).toContain('../accounts/sessions');
 });
 
-test('lib/platform (config, db, s3, smtp, log) needs nothing of the domains above it, only lib/errors.ts', () => {
+test('lib/platform (config, db, storage, smtp, log) needs nothing of the domains above it but lib/errors.ts, save the session check', () => {
   const offending = sourcesUnder('lib/platform').flatMap((file) =>
     runtimeSpecifiersOf(file)
       .filter((specifier) => specifier.startsWith('.'))
       .map((specifier) => libFolderOf(file, specifier))
       .filter((target) => !target.startsWith(`platform${path.sep}`) && target !== 'errors')
-      .map((target) => `${file} imports lib/${target}`),
+      .map((target) => `${path.relative('lib', file)} imports lib/${target}`)
+      .filter((finding) => !PLATFORM_EXCEPTIONS.has(finding)),
   );
   expect(offending).toEqual([]);
 });

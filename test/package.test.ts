@@ -1,6 +1,6 @@
 // `serverless package --stage prod`, run the way a user runs it, and checked: one zip per function,
 // sharp (linux-x64) only where images are decoded, no dev tooling in any zip, one IAM role per
-// function with only the S3 access its code uses, secrets only as Secrets Manager references, every route of DESIGN.md.
+// function with only the S3 access its code uses, secrets only as Secrets Manager references, every route of the API (the README's API section).
 //
 // The package is built once per test run, shared with test/lambda-runtime.test.ts
 // (test/support/packaged.ts), in a temporary copy of the project (scripts/bench-bundles.ts,
@@ -25,7 +25,7 @@ import {
 import { extractZip } from '../scripts/zip';
 import { sharedPackage } from './support/packaged';
 
-/** DESIGN.md's route table: route key → the serverless.yml function that serves it. */
+/** The API's route table, kept by hand on purpose: route key → the serverless.yml function that serves it. */
 const ROUTES: Record<string, string> = {
   'POST /auth/register': 'register',
   'GET /auth/verify-email': 'verifyEmail',
@@ -157,7 +157,7 @@ describe('serverless package --stage prod', () => {
       expect(new Set(functions.map((entry) => entry.properties.Code.S3Key)).size).toBe(functions.length);
     });
 
-    test("the package holds DESIGN.md's HTTP functions, setupStorage and the janitor, nothing else", () => {
+    test("the package holds the API's HTTP functions, setupStorage and the janitor, nothing else", () => {
       expect(functions.map((entry) => entry.name).sort()).toEqual([...HTTP_FUNCTIONS, SETUP_FUNCTION, JANITOR_FUNCTION].sort());
     });
 
@@ -487,7 +487,7 @@ describe('serverless package --stage prod', () => {
   });
 
   describe('HTTP API', () => {
-    test("has exactly DESIGN.md's routes, each integrated with its function", () => {
+    test("has exactly the API's routes, each integrated with its function", () => {
       const functionOfIntegration = (id: string) => {
         const uri = resource(id).Properties.IntegrationUri as { 'Fn::GetAtt': [string, string] };
         const [logicalId] = uri['Fn::GetAtt'];
