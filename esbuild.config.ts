@@ -70,6 +70,35 @@ const nodemailerMimeTablePlugin: Plugin = {
   },
 };
 
+// Middy's util imports `STATUS_CODES` from `node:http` as ESM. Node 24 builds an ES module facade of a builtin
+// by reading every export, and node:http's lazy getters then load undici (its fetch and WebSocket): ~28 ms of a
+// ~75 ms import of the login bundle, for one table of status texts. Through require() only that property is read.
+const HTTP_STATUS_CODES = "export const STATUS_CODES = require('node:http').STATUS_CODES;";
+const middyStatusCodesPlugin: Plugin = {
+  name: 'portrait-middy-status-codes',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?http$/ }, (args) =>
+      /[\\/]@middy[\\/]util[\\/]/.test(args.importer) ? { path: 'middy-status-codes', namespace: 'portrait-status-codes' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'portrait-status-codes' }, () => ({ contents: HTTP_STATUS_CODES, loader: 'js' }));
+  },
+};
+
+// nodemailer's ESM build imports its own HTTP client (node:http, node:https, zlib) for `href` content and
+// OAuth2 tokens. Our mails are strings sent over SMTP with a password, so the client is replaced by one that
+// refuses; as with the status codes above, importing node:http would also load undici (~23 ms per cold start).
+const NODEMAILER_FETCH_STUB =
+  "export default function nmfetch() { throw new Error('nodemailer fetch is not bundled: Portrait mails carry no URL content'); }";
+const nodemailerFetchPlugin: Plugin = {
+  name: 'portrait-nodemailer-fetch',
+  setup(build) {
+    build.onResolve({ filter: /(^|[\\/])fetch[\\/]index\.js$/ }, (args) =>
+      /[\\/]nodemailer[\\/]/.test(args.importer) ? { path: 'nodemailer-fetch', namespace: 'portrait-nodemailer-fetch' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'portrait-nodemailer-fetch' }, () => ({ contents: NODEMAILER_FETCH_STUB, loader: 'js' }));
+  },
+};
+
 export default function esbuildConfig(serverless: ServerlessInstance): BuildOptions & PluginOptions {
   // Offline and local invokes load externals from the project's own node_modules:
   // skip the per-build `npm ci` + Linux install that packaging needs.
@@ -91,7 +120,7 @@ export default function esbuildConfig(serverless: ServerlessInstance): BuildOpti
     legalComments: 'none',
     banner: { js: ESM_REQUIRE_SHIM },
     external: NATIVE_MODULES,
-    plugins: [staticAssetsPlugin, nodemailerMimeTablePlugin],
+    plugins: [staticAssetsPlugin, nodemailerMimeTablePlugin, middyStatusCodesPlugin, nodemailerFetchPlugin],
     // `exclude` = external but never installed: pg's optional native binding.
     exclude: runsLocally ? ['pg-native', ...NATIVE_MODULES] : ['pg-native'],
     packager: 'npm',

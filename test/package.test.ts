@@ -250,6 +250,15 @@ describe('serverless package --stage prod', () => {
       }
     });
 
+    test('no auth bundle imports node:http or node:https as an ES module (Node 24 then loads undici at every cold start)', () => {
+      for (const name of AUTH_FUNCTIONS) {
+        const text = bundleText(fn(name));
+        expect({ zip: name, imports: text.match(/(?:import\s*[\w${}*\s,]*from\s*|import\s*)"node:https?"/g) ?? [] }).toEqual({ zip: name, imports: [] });
+        // The status texts Middy needs still come from node:http, through require().
+        if (name === 'login') expect(text).toMatch(/\("node:http"\)\.STATUS_CODES/);
+      }
+    });
+
     test("every zip fits Lambda's deployment package limits (50 MB zipped, 250 MB unzipped)", () => {
       for (const [name, archive] of packaged.zips) {
         expect({ zip: name, fits: archive.bytes <= LAMBDA_ZIP_LIMIT && archive.entries.reduce((sum, file) => sum + file.size, 0) <= LAMBDA_UNZIPPED_LIMIT }).toEqual({ zip: name, fits: true });
