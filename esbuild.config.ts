@@ -53,51 +53,45 @@ const staticAssetsPlugin: Plugin = {
   },
 };
 
+/**
+ * Replaces, in the bundles only (tests and tsx load the real modules), a module that `importer` (a package
+ * folder) imports by a `specifier` matching `filter`, with `contents`.
+ */
+function replaceImport(name: string, importer: string, filter: RegExp, contents: string): Plugin {
+  const importedBy = new RegExp(`[\\\\/]${importer.replace('/', '[\\\\/]')}[\\\\/]`);
+  return {
+    name: `portrait-${name}`,
+    setup(build) {
+      build.onResolve({ filter }, (args) => (importedBy.test(args.importer) ? { path: name, namespace: `portrait-${name}` } : undefined));
+      build.onLoad({ filter: /.*/, namespace: `portrait-${name}` }, () => ({ contents, loader: 'js' }));
+    },
+  };
+}
+
 // `nodemailer`'s MIME table (~76 kB, the largest part of nodemailer) maps file names to types for
 // attachments. Our mails are a text and an HTML part with their types set and no attachments, so the
-// table is replaced by its fallbacks in the bundles (tests and tsx use the real one).
-const MIME_TABLE_STUB = [
-  "export function detectMimeType() { return 'application/octet-stream'; }",
-  "export function detectExtension() { return 'bin'; }",
-].join('\n');
-const nodemailerMimeTablePlugin: Plugin = {
-  name: 'portrait-nodemailer-mime-table',
-  setup(build) {
-    build.onResolve({ filter: /mime-types\.js$/ }, (args) =>
-      /[\\/]nodemailer[\\/]/.test(args.importer) ? { path: 'nodemailer-mime-types', namespace: 'portrait-mime-table' } : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'portrait-mime-table' }, () => ({ contents: MIME_TABLE_STUB, loader: 'js' }));
-  },
-};
+// table is replaced by its fallbacks.
+const nodemailerMimeTable = replaceImport(
+  'nodemailer-mime-types',
+  'nodemailer',
+  /mime-types\.js$/,
+  ["export function detectMimeType() { return 'application/octet-stream'; }", "export function detectExtension() { return 'bin'; }"].join('\n'),
+);
 
 // Middy's util imports `STATUS_CODES` from `node:http` as ESM. Node 24 builds an ES module facade of a builtin
 // by reading every export, and node:http's lazy getters then load undici (its fetch and WebSocket): ~28 ms of a
 // ~75 ms import of the login bundle, for one table of status texts. Through require() only that property is read.
-const HTTP_STATUS_CODES = "export const STATUS_CODES = require('node:http').STATUS_CODES;";
-const middyStatusCodesPlugin: Plugin = {
-  name: 'portrait-middy-status-codes',
-  setup(build) {
-    build.onResolve({ filter: /^(node:)?http$/ }, (args) =>
-      /[\\/]@middy[\\/]util[\\/]/.test(args.importer) ? { path: 'middy-status-codes', namespace: 'portrait-status-codes' } : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'portrait-status-codes' }, () => ({ contents: HTTP_STATUS_CODES, loader: 'js' }));
-  },
-};
+const middyStatusCodes = replaceImport('middy-status-codes', '@middy/util', /^(node:)?http$/, "export const STATUS_CODES = require('node:http').STATUS_CODES;");
 
 // nodemailer's ESM build imports its own HTTP client (node:http, node:https, zlib) for `href` content and
 // OAuth2 tokens. Our mails are strings sent over SMTP with a password, so the client is replaced by one that
 // refuses; as with the status codes above, importing node:http would also load undici (~23 ms per cold start).
-const NODEMAILER_FETCH_STUB =
-  "export default function nmfetch() { throw new Error('nodemailer fetch is not bundled: Portrait mails carry no URL content'); }";
-const nodemailerFetchPlugin: Plugin = {
-  name: 'portrait-nodemailer-fetch',
-  setup(build) {
-    build.onResolve({ filter: /(^|[\\/])fetch[\\/]index\.js$/ }, (args) =>
-      /[\\/]nodemailer[\\/]/.test(args.importer) ? { path: 'nodemailer-fetch', namespace: 'portrait-nodemailer-fetch' } : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'portrait-nodemailer-fetch' }, () => ({ contents: NODEMAILER_FETCH_STUB, loader: 'js' }));
-  },
-};
+const nodemailerFetch = replaceImport(
+  'nodemailer-fetch',
+  'nodemailer',
+  /(^|[\\/])fetch[\\/]index\.js$/,
+  "export default function nmfetch() { throw new Error('nodemailer fetch is not bundled: Portrait mails carry no URL content'); }",
+);
 
 export default function esbuildConfig(serverless: ServerlessInstance): BuildOptions & PluginOptions {
   // Offline and local invokes load externals from the project's own node_modules:
@@ -120,7 +114,7 @@ export default function esbuildConfig(serverless: ServerlessInstance): BuildOpti
     legalComments: 'none',
     banner: { js: ESM_REQUIRE_SHIM },
     external: NATIVE_MODULES,
-    plugins: [staticAssetsPlugin, nodemailerMimeTablePlugin, middyStatusCodesPlugin, nodemailerFetchPlugin],
+    plugins: [staticAssetsPlugin, nodemailerMimeTable, middyStatusCodes, nodemailerFetch],
     // `exclude` = external but never installed: pg's optional native binding.
     exclude: runsLocally ? ['pg-native', ...NATIVE_MODULES] : ['pg-native'],
     packager: 'npm',

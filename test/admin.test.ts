@@ -4,10 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { handler as login } from '../functions/login';
 import { handler as refresh } from '../functions/refresh';
+import { handler as deletePicture } from '../functions/delete-picture';
+import { handler as uploadPicture } from '../functions/upload-picture';
 import { query } from '../lib/platform/db';
 import { createVerifiedUser, mailTo, PASSWORD, seedUser, type TestUser } from './support/accounts';
 import { adminRoutes } from './support/admin';
 import { invoke } from './support/events';
+import { smallJpeg } from '../scripts/support/images';
+import { fileUpload } from '../scripts/support/multipart';
 
 const loginAs = (email: string, password = PASSWORD) => invoke(login, { method: 'POST', route: '/auth/login', json: { email, password } });
 const tag = () => randomBytes(4).toString('hex');
@@ -224,5 +228,31 @@ describe('GET /admin/audit', () => {
     expect(byActor.json.entries).toHaveLength(3);
     expect((await adminRoutes.audit(admin.accessToken, { actor: manager.id, target: target.id })).json.entries).toEqual([]);
     expect((await adminRoutes.audit(admin.accessToken, { actor: 'x' })).status).toBe(400);
+  });
+});
+
+describe("another account's picture", () => {
+  const upload = async (bearer: string, id: string) =>
+    invoke(uploadPicture, { method: 'POST', route: '/users/{id}/picture', pathParameters: { id }, bearer, ...fileUpload(await smallJpeg(64, 64)) });
+  const remove = (bearer: string, id: string) => invoke(deletePicture, { method: 'DELETE', route: '/users/{id}/picture', pathParameters: { id }, bearer });
+
+  test("a manager's change and removal are audited old → new; the owner's own change and a removal of nothing are not", async () => {
+    const target = await createVerifiedUser();
+    const own = await upload(target.accessToken, target.id);
+    expect(own.status).toBe(200);
+    const [{ picture_id: ownPicture }] = (await query<{ picture_id: string }>('select picture_id from users where id = $1', [target.id])).rows as [{ picture_id: string }];
+
+    const changed = await upload(manager.accessToken, target.id);
+    expect(changed.status).toBe(200);
+    const [{ picture_id: managersPicture }] = (await query<{ picture_id: string }>('select picture_id from users where id = $1', [target.id])).rows as [{ picture_id: string }];
+    const removed = await remove(manager.accessToken, target.id);
+    expect(removed.status).toBe(200);
+    expect((await remove(manager.accessToken, target.id)).status).toBe(200);
+
+    const { entries } = (await adminRoutes.audit(admin.accessToken, { target: target.id })).json;
+    expect(entries).toEqual([
+      expect.objectContaining({ actorId: manager.id, action: 'user.picture_delete', changes: { pictureId: { from: managersPicture, to: null } }, requestId: removed.headers['x-request-id'] }),
+      expect.objectContaining({ actorId: manager.id, action: 'user.picture_change', changes: { pictureId: { from: ownPicture, to: managersPicture } }, requestId: changed.headers['x-request-id'] }),
+    ]);
   });
 });

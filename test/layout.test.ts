@@ -12,9 +12,13 @@ function sourcesUnder(dir: string): string[] {
     .map((entry) => path.relative(ROOT, path.join(entry.parentPath, entry.name)));
 }
 
-/** Every module specifier a file imports, statically or with import(). */
-function specifiersOf(file: string): string[] {
-  const text = readFileSync(path.join(ROOT, file), 'utf8');
+/**
+ * Every module specifier a file imports, statically (with bindings or bare, `import './x'`), with import() or
+ * require(). `runtimeOnly` leaves out `import type` and `export type` statements (they leave no code).
+ */
+function specifiersOf(file: string, { runtimeOnly = false } = {}): string[] {
+  const source = readFileSync(path.join(ROOT, file), 'utf8');
+  const text = runtimeOnly ? source.replace(/^(?:import|export)\s+type\b[^;]*;/gm, '') : source;
   return [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)['"]([^'"]+)['"]/g)].map((match) => match[1]!);
 }
 
@@ -32,16 +36,7 @@ test('no module under scripts/ imports from test/', () => {
   expect(offending).toEqual([]);
 });
 
-/**
- * Specifiers a file needs at run time: imports with bindings, bare side-effect imports (`import './x'`) and
- * import(); `import type` and `export type` lines are left out (they leave no code).
- */
-function runtimeSpecifiersOf(file: string): string[] {
-  const text = readFileSync(path.join(ROOT, file), 'utf8');
-  return [
-    ...text.matchAll(/^(?:import|export)(?!\s+type\b)[^;]*?\bfrom\s*['"]([^'"]+)['"]|^import\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/gm),
-  ].map((match) => (match[1] ?? match[2] ?? match[3])!);
-}
+const runtimeSpecifiersOf = (file: string) => specifiersOf(file, { runtimeOnly: true });
 
 /**
  * The one deliberate upward import of lib/platform: wherever there is a database there are authenticated routes,

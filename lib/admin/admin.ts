@@ -280,19 +280,24 @@ export { canonicalId as adminTargetId, actorOf };
  */
 export async function removePictureOf(context: WriteContext, id: string | undefined, objects: ObjectStore): Promise<UserRow> {
   const targetId = id === 'me' ? context.viewer.userId : canonicalId(id);
-  return removePicture(targetId, objects, async (db) => {
-    const { actor, target } = await lockForWrite(db, context.viewer, targetId);
-    authorize(actor, 'users.changePicture', { id: target.id, role: target.role });
-    if (actor.id !== target.id && target.picture_id) {
-      await recordAudit(db, {
-        actorId: actor.id,
-        action: 'user.picture_delete',
-        targetId: target.id,
-        changes: { pictureId: { from: target.picture_id, to: null } },
-        requestId: context.requestId,
-      });
-    }
-  });
+  return removePicture(targetId, objects, (db) => checkPictureChange(db, context, targetId, 'user.picture_delete', null));
+}
+
+/**
+ * Inside the transaction that changes a picture: the rules on the locked rows, and the audit entry when someone
+ * changes another account's picture (nothing to record when the picture stays what it was).
+ */
+async function checkPictureChange(
+  db: Queryable,
+  context: WriteContext,
+  targetId: string,
+  action: 'user.picture_change' | 'user.picture_delete',
+  to: string | null,
+): Promise<void> {
+  const { actor, target } = await lockForWrite(db, context.viewer, targetId);
+  authorize(actor, 'users.changePicture', { id: target.id, role: target.role });
+  if (actor.id === target.id || target.picture_id === to) return;
+  await recordAudit(db, { actorId: actor.id, action, targetId: target.id, changes: { pictureId: { from: target.picture_id, to } }, requestId: context.requestId });
 }
 
 /**
@@ -325,16 +330,5 @@ export async function authorizePictureChange(viewer: AccessClaims, targetId: str
 
 /** The same check again under the commit's locks, and the audit entry, inside the transaction that sets the picture. */
 export function auditedPictureChange(context: WriteContext, targetId: string) {
-  return async (db: Queryable, pictureId: string) => {
-    const { actor, target } = await lockForWrite(db, context.viewer, targetId.toLowerCase());
-    authorize(actor, 'users.changePicture', { id: target.id, role: target.role });
-    if (actor.id === target.id) return;
-    await recordAudit(db, {
-      actorId: actor.id,
-      action: 'user.picture_change',
-      targetId: target.id,
-      changes: { pictureId: { from: target.picture_id, to: pictureId } },
-      requestId: context.requestId,
-    });
-  };
+  return (db: Queryable, pictureId: string) => checkPictureChange(db, context, targetId.toLowerCase(), 'user.picture_change', pictureId);
 }
