@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import sharp from 'sharp';
 import { HttpError } from '../lib/errors';
-import { detectImageType, processPicture, renderDefaultAvatar, renderVariants } from '../lib/pictures/images';
+import { detectImageType, processPicture, renderDefaultAvatar, renderVariants, translateDecodeError } from '../lib/pictures/images';
 import * as fixtures from '../scripts/support/images';
 
 const SIZES = [64, 200, 512];
@@ -109,6 +109,33 @@ describe('renderVariants of a 12 MP camera photo', () => {
       expect({ exif, icc, xmp, orientation }).toEqual({ exif: undefined, icc: undefined, xmp: undefined, orientation: undefined });
       for (const marker of ['Exif', 'EXIF', 'ICCP', 'XMP ', 'PortraitCam']) expect(containsBytes(webp, marker)).toBe(false);
     }
+  });
+});
+
+describe('translateDecodeError', () => {
+  // Seen in a run with four test files at once: libvips' shared error buffer gave one failure the lines of others.
+  const mixed = [
+    'tiff2vips: Not a TIFF file, bad magic number 0 (0x0)',
+    'vips__tiff_openin_source: unable to open source for input',
+    ' seek to 5046',
+    'source: bad seek to 5606',
+    'heif: Invalid input: Unexpected end of file: Extent in iloc box references data outside of file bounds (points to file position 250)',
+    ' (2.100)',
+  ].join('\n');
+
+  test.each([
+    ['one loader message', 'VipsJpeg: Premature end of input file'],
+    ['loader messages of several failures, mixed', mixed],
+    ['only read-past-the-end notes', 'source: bad seek to 5606\nsource: bad seek to 5638'],
+  ])('%s → 422 invalid_image', (_name, message) => {
+    const translated = translateDecodeError(new Error(message), 1_000_000);
+    expect(translated).toBeInstanceOf(HttpError);
+    expect(translated).toMatchObject({ status: 422, code: 'invalid_image' });
+  });
+
+  test('a failure that is not the input\'s stays what it was (a 500, not a 422)', () => {
+    const error = new Error('vips_malloc: out of memory --- size == 400MB');
+    expect(translateDecodeError(error, 1_000_000)).toBe(error);
   });
 });
 

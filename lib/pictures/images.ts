@@ -277,6 +277,9 @@ const INVALID_IMAGE_MESSAGES = [
   /^gifload(?:_buffer)?: /,
   /^webp\w*: /,
   /^heif\w*: /,
+  // TIFF is not accepted, but a damaged file's header may read as one to libvips' loaders.
+  /^tiff2vips: /,
+  /^vips__tiff/,
 ];
 
 const imageTooLarge = (maxPixels: number, cause?: unknown) =>
@@ -306,16 +309,17 @@ const invalidImage = (cause: unknown) =>
  * A failure while decoding an image whose header was read: libvips gives no error codes, so its loaders'
  * messages are matched (sharp's own pixel-limit guard, for a header that under-reports, included).
  */
-function translateDecodeError(error: unknown, maxPixels: number): unknown {
+export function translateDecodeError(error: unknown, maxPixels: number): unknown {
   if (!(error instanceof Error)) return error;
   if (error.message.startsWith('Input image exceeds pixel limit')) return imageTooLarge(maxPixels, error);
   // libvips notes each read past the input's end (heifload on a cut or damaged file) before the loader's
-  // own message; when decodes fail side by side, another failure may take that message from libvips' shared
-  // error buffer, leaving only these notes. Either way the input is at fault.
+  // own message. Its error buffer is shared by the process: when decodes fail side by side, one failure may
+  // carry the lines of another, in any order, or be left with only these notes. So every line is read, and
+  // one loader's complaint (or only notes) puts the input at fault.
   const lines = error.message.split('\n').filter((line) => line !== '');
   const loaderLines = lines.filter((line) => !/^source: bad seek to \d+$/.test(line));
   if (lines.length > 0 && loaderLines.length === 0) return invalidImage(error);
-  if (INVALID_IMAGE_MESSAGES.some((pattern) => pattern.test(loaderLines.join('\n')))) return invalidImage(error);
+  if (loaderLines.some((line) => INVALID_IMAGE_MESSAGES.some((pattern) => pattern.test(line)))) return invalidImage(error);
   return error;
 }
 
