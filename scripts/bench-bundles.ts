@@ -218,10 +218,11 @@ export async function connectionCounter(): Promise<{ url: string; count(): numbe
 // ------------------------------------------------------------------ what fills a bundle
 
 /**
- * Rebuilds one entry with the project's own esbuild.config.ts and a metafile, and answers the bytes
- * each package contributes to the output (the bundle, not its map).
+ * Rebuilds entries with the project's own esbuild.config.ts and a metafile, in one build (esbuild shares the
+ * parsing across entries: 33 separate builds took 16 s here, one build of all of them a second or two), and
+ * answers, per entry, the bytes each package contributes to its output (the bundle, not its map).
  */
-export async function bundleComposition(sourceDir: string, entry: string): Promise<[string, number][]> {
+export async function bundleCompositions(sourceDir: string, entries: string[]): Promise<Map<string, [string, number][]>> {
   const { build } = await import('esbuild');
   const configModule = (await import(pathToFileURL(path.join(sourceDir, 'esbuild.config.ts')).href)) as { default: (serverless: unknown) => Record<string, any> };
   const { exclude, outputFileExtension, packager, packagerOptions, watch, ...esbuildOptions } = configModule.default({
@@ -230,25 +231,36 @@ export async function bundleComposition(sourceDir: string, entry: string): Promi
   const result = await build({
     ...esbuildOptions,
     absWorkingDir: sourceDir,
-    entryPoints: [entry],
+    entryPoints: entries,
     write: false,
     outdir: path.join(tmpdir(), 'portrait-composition'),
     metafile: true,
     logLevel: 'silent',
   });
-  const output = Object.entries(result.metafile.outputs).find(([file]) => !file.endsWith('.map'))![1];
-  const byPackage = new Map<string, number>();
-  for (const [file, { bytesInOutput }] of Object.entries(output.inputs)) {
-    const packageName = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1];
-    // Translations are worth telling apart: zod's `z` namespace drags in every locale.
-    const owner = packageName
-      ? `${packageName}${/\/locales\//.test(file) ? ' (locales/)' : ''}`
-      : file.startsWith('lib/') || file.startsWith('functions/')
-        ? 'project (lib/, functions/)'
-        : file;
-    byPackage.set(owner, (byPackage.get(owner) ?? 0) + bytesInOutput);
+  const compositions = new Map<string, [string, number][]>();
+  for (const output of Object.values(result.metafile.outputs)) {
+    if (!output.entryPoint) continue; // source maps
+    const byPackage = new Map<string, number>();
+    for (const [file, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const packageName = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1];
+      // Translations are worth telling apart: zod's `z` namespace drags in every locale.
+      const owner = packageName
+        ? `${packageName}${/\/locales\//.test(file) ? ' (locales/)' : ''}`
+        : file.startsWith('lib/') || file.startsWith('functions/')
+          ? 'project (lib/, functions/)'
+          : file;
+      byPackage.set(owner, (byPackage.get(owner) ?? 0) + bytesInOutput);
+    }
+    compositions.set(output.entryPoint, [...byPackage].sort((a, b) => b[1] - a[1]));
   }
-  return [...byPackage].sort((a, b) => b[1] - a[1]);
+  const missing = entries.filter((entry) => !compositions.has(entry));
+  if (missing.length) throw new Error(`esbuild's metafile has no output for ${missing.join(', ')}`);
+  return compositions;
+}
+
+/** One entry's composition (see bundleCompositions). */
+export async function bundleComposition(sourceDir: string, entry: string): Promise<[string, number][]> {
+  return (await bundleCompositions(sourceDir, [entry])).get(entry)!;
 }
 
 // ------------------------------------------------------------------ the section

@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import {
   IMAGE_FUNCTIONS,
   ROOT,
-  bundleComposition,
+  bundleCompositions,
   connectionCounter,
   importInFreshNode,
   importSettings,
@@ -526,9 +526,10 @@ describe('serverless package --stage prod', () => {
 describe('bundle contents (esbuild metafile)', () => {
   const packagesOf = new Map<string, string[]>();
   beforeAll(async () => {
+    const entryOf = (entry: PackagedFunction) => entry.bundlePath.replace(/\.mjs$/, '.ts');
+    const compositions = await bundleCompositions(ROOT, functions.map(entryOf));
     for (const entry of functions) {
-      const composition = await bundleComposition(ROOT, entry.bundlePath.replace(/\.mjs$/, '.ts'));
-      packagesOf.set(entry.name, composition.map(([owner]) => owner.replace(/ \(locales\/\)$/, '')));
+      packagesOf.set(entry.name, compositions.get(entryOf(entry))!.map(([owner]) => owner.replace(/ \(locales\/\)$/, '')));
     }
   }, 120_000);
 
