@@ -11,7 +11,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { query } from '../lib/platform/db';
 import { operations } from '../lib/http/operations';
 import { PASSWORD, mailTo, uniqueEmail } from './support/accounts';
-import { startOffline, type OfflineApi } from './support/offline';
+import { sharedOffline, type OfflineApi } from './support/offline';
 
 // Functions passed to page.evaluate run in the browser; these names exist there (this file compiles without the DOM lib).
 declare const document: any;
@@ -45,7 +45,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: run \`apt-get install -y chromium\` (as .ci/run does) or set CHROMIUM_PATH.`);
   await mkdir(screenshots, { recursive: true });
   [api, browser] = await Promise.all([
-    startOffline(),
+    sharedOffline(),
     // A fresh, throw-away user-data dir per launch (playwright's default).
     chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_FLAGS, headless: true }),
   ]);
@@ -53,7 +53,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await api?.stop();
 });
 
 interface Watched {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { beforeAll, describe, expect, test } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import sharp from 'sharp';
 import { query } from '../lib/platform/db';
@@ -6,17 +6,13 @@ import { services } from '../lib/platform/services';
 import { PASSWORD, createVerifiedUser, mailTo, uniqueEmail, verificationTokenIn, type TestUser } from './support/accounts';
 import { cameraPhoto12mp, smallJpeg, transparentPng } from '../scripts/support/images';
 import { expectDocumented } from './support/contract';
-import { startOffline, type OfflineApi } from './support/offline';
+import { sharedOffline, type OfflineApi } from './support/offline';
 
 let api: OfflineApi;
 
 beforeAll(async () => {
-  api = await startOffline();
+  api = await sharedOffline();
 }, 150_000);
-
-afterAll(async () => {
-  await api?.stop();
-});
 
 async function call(method: string, path: string, options: { json?: unknown; bearer?: string; form?: FormData; body?: string; headers?: Record<string, string> } = {}) {
   const headers: Record<string, string> = { ...options.headers };
