@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { portHolder } from '../scripts/ports';
 import { freePort } from '../scripts/stack/net';
 
-// Bundling the functions takes 30 s on an idle 2-core machine and minutes on a loaded one.
+// A start takes a few seconds on an idle 2-core machine and can take a minute on a loaded one.
 jest.setTimeout(400_000);
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -211,7 +211,7 @@ describe('npm run dev stops whole', () => {
     ['kill -9 of the Postgres postmaster', (_dev, processes) => process.kill(pidOf(processes, /bin\/postgres -D/), 'SIGKILL')],
   ];
 
-  test.each(whileStarting)('%s while the functions bundle leaves nothing', async (_name, stop) => {
+  test.each(whileStarting)('%s while the stack starts leaves nothing', async (_name, stop) => {
     const dev = startDev(await devPorts());
     const processes = await stackProcesses(dev);
 
