@@ -13,7 +13,7 @@ const config: Config = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFiles: ['<rootDir>/test/support/env.ts'],
-  maxWorkers: 2,
+  maxWorkers: 4,
   testTimeout: 30_000,
   slowTestThreshold: 20,
 };
