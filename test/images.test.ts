@@ -133,8 +133,11 @@ describe('translateDecodeError', () => {
     expect(translated).toMatchObject({ status: 422, code: 'invalid_image' });
   });
 
-  test('a failure that is not the input\'s stays what it was (a 500, not a 422)', () => {
-    const error = new Error('vips_malloc: out of memory --- size == 400MB');
+  test.each([
+    ['alone', 'vips_malloc: out of memory --- size == 400MB'],
+    ['mixed with another failure\'s loader line', 'VipsJpeg: Premature end of input file\nvips_malloc: out of memory --- size == 400MB'],
+  ])('a failure that is not the input\'s stays what it was (a 500, not a 422): %s', (_name, message) => {
+    const error = new Error(message);
     expect(translateDecodeError(error, 1_000_000)).toBe(error);
   });
 });

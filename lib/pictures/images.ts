@@ -277,10 +277,10 @@ const INVALID_IMAGE_MESSAGES = [
   /^gifload(?:_buffer)?: /,
   /^webp\w*: /,
   /^heif\w*: /,
-  // TIFF is not accepted, but a damaged file's header may read as one to libvips' loaders.
-  /^tiff2vips: /,
-  /^vips__tiff/,
 ];
+
+/** The process's own trouble (memory, disk), never the input's, whatever other lines come with it. */
+const SERVER_SIDE_MESSAGES = /out of memory|vips_malloc|No space left|unable to write/i;
 
 const imageTooLarge = (maxPixels: number, cause?: unknown) =>
   new HttpError(422, 'image_too_large', `The image has too many pixels; at most ${Math.floor(maxPixels / 100_000) / 10} megapixels are accepted.`, {
@@ -311,12 +311,14 @@ const invalidImage = (cause: unknown) =>
  */
 export function translateDecodeError(error: unknown, maxPixels: number): unknown {
   if (!(error instanceof Error)) return error;
-  if (error.message.startsWith('Input image exceeds pixel limit')) return imageTooLarge(maxPixels, error);
   // libvips notes each read past the input's end (heifload on a cut or damaged file) before the loader's
   // own message. Its error buffer is shared by the process: when decodes fail side by side, one failure may
-  // carry the lines of another, in any order, or be left with only these notes. So every line is read, and
-  // one loader's complaint (or only notes) puts the input at fault.
+  // carry the lines of another, in any order, or be left with only these notes. So every line is read: a
+  // line of the process's own trouble keeps the error a 500; otherwise one loader's complaint (or only
+  // notes) puts the input at fault.
   const lines = error.message.split('\n').filter((line) => line !== '');
+  if (lines.some((line) => SERVER_SIDE_MESSAGES.test(line))) return error;
+  if (lines.some((line) => line.startsWith('Input image exceeds pixel limit'))) return imageTooLarge(maxPixels, error);
   const loaderLines = lines.filter((line) => !/^source: bad seek to \d+$/.test(line));
   if (lines.length > 0 && loaderLines.length === 0) return invalidImage(error);
   if (loaderLines.some((line) => INVALID_IMAGE_MESSAGES.some((pattern) => pattern.test(line)))) return invalidImage(error);
