@@ -54,8 +54,9 @@ const staticAssetsPlugin: Plugin = {
 };
 
 /**
- * Replaces, in the bundles only (tests and tsx load the real modules), a module that `importer` (a package
- * folder) imports by a `specifier` matching `filter`, with `contents`.
+ * Replaces, in the deployed bundles only (tests, tsx and serverless-offline, whose bundles leave packages
+ * external, load the real modules), a module that `importer` (a package folder) imports by a `specifier`
+ * matching `filter`, with `contents`.
  */
 function replaceImport(name: string, importer: string, filter: RegExp, contents: string): Plugin {
   const importedBy = new RegExp(`[\\\\/]${importer.replace('/', '[\\\\/]')}[\\\\/]`);

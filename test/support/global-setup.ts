@@ -31,6 +31,8 @@ export default async function globalSetup() {
   Object.assign(process.env, testSettings({ root, databaseUrl, s3, mail, bucket: 'portrait-test' }), {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     DATABASE_DIRECT_URL: directUrl,
+    // The run's own process, for watchdogs of what outlives a worker (test/support/offline.ts).
+    PORTRAIT_JEST_PID: String(process.pid),
   });
 
   // Bucket and default avatar, as the picture functions set them up at cold start.

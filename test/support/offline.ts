@@ -3,6 +3,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { freePort } from '../../scripts/stack/net';
 import { notePath, oncePerRun } from './once-per-run';
 
@@ -79,10 +80,10 @@ export async function startOffline(timeoutMs = OFFLINE_TIMEOUT_MS, options: { lo
 
 /**
  * One `serverless offline` for every test file of the run that only calls the API (test/e2e.test.ts,
- * test/browser.test.ts): starting one bundles all the functions, ~15 s of CPU each time. The first file to
- * ask starts it; it outlives that file's worker and is stopped by the global teardown (stopSharedOffline).
- * A watchdog preloaded into it stops it should the jest process that owns the run die first (Ctrl-C).
- * `stop` of the answer does nothing: another file may still be calling.
+ * test/browser.test.ts): each start costs a few seconds of CPU, and each instance loads every function
+ * again. The first file to ask starts it; it outlives that file's worker and is stopped by the global
+ * teardown (stopSharedOffline). A watchdog preloaded into it stops it should the run's jest process die
+ * first (Ctrl-C, kill). `stop` of the answer does nothing: another file may still be calling.
  */
 export function sharedOffline(): Promise<OfflineApi> {
   const logFile = path.join(path.dirname(notePath('offline')), 'output.log');
@@ -90,17 +91,33 @@ export function sharedOffline(): Promise<OfflineApi> {
     'offline',
     OFFLINE_TIMEOUT_MS,
     async () => {
-      const watchdog = path.join(import.meta.dirname, 'offline-watchdog.mjs');
-      // A jest worker is a forked child of the run's jest (it has an IPC channel); in band, this is that jest.
-      const jest = process.send ? process.ppid : process.pid;
+      const watchdog = pathToFileURL(path.join(import.meta.dirname, 'offline-watchdog.mjs')).href;
+      // The run's jest process: test/support/global-setup.ts notes its pid, and the workers inherit it.
+      const jest = process.env.PORTRAIT_JEST_PID;
+      if (!jest) throw new Error('PORTRAIT_JEST_PID is not set: run through jest (test/support/global-setup.ts)');
       const api = await startOffline(OFFLINE_TIMEOUT_MS, {
         logFile,
-        env: { PORTRAIT_WATCH_PID: String(jest), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${watchdog}`.trim() },
+        // Quoted as a URL, so that a checkout path with a space still loads it.
+        env: { PORTRAIT_WATCH_PID: jest, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import="${watchdog}"`.trim() },
       });
       return { value: { ...api, stop: async () => {} }, note: { baseUrl: api.baseUrl, pid: api.pid } };
     },
-    (note: { baseUrl: string }) => ({ baseUrl: note.baseUrl, output: () => readFileSync(logFile, 'utf8'), stop: async () => {} }),
+    (note: { baseUrl: string; pid: number }) => {
+      const output = () => readFileSync(logFile, 'utf8');
+      if (!isRunning(note.pid)) throw new Error(`the run's serverless offline (pid ${note.pid}) has stopped:\n${output().slice(-4000)}`);
+      return { baseUrl: note.baseUrl, output, stop: async () => {} };
+    },
   );
+}
+
+/** Alive and not a zombie (an orphan whose reaper has not come yet counts as gone). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** Stops the shared serverless offline of the run whose scratch folder is `root`, if a file started one. */
@@ -108,7 +125,7 @@ export async function stopSharedOffline(root: string): Promise<void> {
   const text = await readFile(notePath('offline', root), 'utf8').catch(() => undefined);
   const pid = text ? (JSON.parse(text) as { pid?: number }).pid : undefined;
   if (!pid) return;
-  const signal = (name: NodeJS.Signals | 0) => {
+  const signal = (name: NodeJS.Signals) => {
     try {
       process.kill(-pid, name);
       return true;
@@ -119,7 +136,7 @@ export async function stopSharedOffline(root: string): Promise<void> {
   if (!signal('SIGINT')) return;
   for (let waited = 0; waited < 5000; waited += 100) {
     await sleep(100);
-    if (!signal(0)) return;
+    if (!isRunning(pid)) return;
   }
   signal('SIGKILL');
 }
