@@ -117,9 +117,10 @@ export default function esbuildConfig(serverless: ServerlessInstance): BuildOpti
     external: NATIVE_MODULES,
     // Offline and local invokes run in the project, next to its node_modules: bundling only the project's own
     // code there (packages are loaded by Node as the tests load them) cuts the 33 builds of a start from ~25 s
-    // of CPU to a few. Deployed bundles carry their packages (and the stubs below).
-    ...(runsLocally ? { packages: 'external' as const } : {}),
-    plugins: [staticAssetsPlugin, nodemailerMimeTable, middyStatusCodes, nodemailerFetch],
+    // of CPU to a few. Deployed bundles carry their packages, and the package stubs above apply to them only.
+    ...(runsLocally
+      ? { packages: 'external' as const, plugins: [staticAssetsPlugin] }
+      : { plugins: [staticAssetsPlugin, nodemailerMimeTable, middyStatusCodes, nodemailerFetch] }),
     // `exclude` = external but never installed: pg's optional native binding.
     exclude: runsLocally ? ['pg-native', ...NATIVE_MODULES] : ['pg-native'],
     packager: 'npm',

@@ -217,6 +217,15 @@ export async function connectionCounter(): Promise<{ url: string; count(): numbe
 
 // ------------------------------------------------------------------ what fills a bundle
 
+/** esbuild.config.ts's options for `serverless package`, without serverless-esbuild's own keys. */
+async function packagingBuildOptions(sourceDir: string): Promise<Record<string, any>> {
+  const configModule = (await import(pathToFileURL(path.join(sourceDir, 'esbuild.config.ts')).href)) as { default: (serverless: unknown) => Record<string, any> };
+  const { exclude, outputFileExtension, packager, packagerOptions, watch, ...esbuildOptions } = configModule.default({
+    processedInput: { commands: ['package'] },
+  });
+  return esbuildOptions;
+}
+
 /**
  * Rebuilds entries with the project's own esbuild.config.ts and a metafile, in one build (esbuild shares the
  * parsing across entries: 33 separate builds took 16 s here, one build of all of them a second or two), and
@@ -224,10 +233,7 @@ export async function connectionCounter(): Promise<{ url: string; count(): numbe
  */
 export async function bundleCompositions(sourceDir: string, entries: string[]): Promise<Map<string, [string, number][]>> {
   const { build } = await import('esbuild');
-  const configModule = (await import(pathToFileURL(path.join(sourceDir, 'esbuild.config.ts')).href)) as { default: (serverless: unknown) => Record<string, any> };
-  const { exclude, outputFileExtension, packager, packagerOptions, watch, ...esbuildOptions } = configModule.default({
-    processedInput: { commands: ['package'] },
-  });
+  const esbuildOptions = await packagingBuildOptions(sourceDir);
   const result = await build({
     ...esbuildOptions,
     absWorkingDir: sourceDir,
@@ -443,10 +449,7 @@ export async function benchBundles(reporter?: BundleBenchReporter, options: { so
 /** A handler that imports nothing, bundled with the project's esbuild options, as `<dir>/empty.mjs`. */
 async function buildEmptyBundle(sourceDir: string, dir: string): Promise<string> {
   const { build } = await import('esbuild');
-  const configModule = (await import(pathToFileURL(path.join(sourceDir, 'esbuild.config.ts')).href)) as { default: (serverless: unknown) => Record<string, any> };
-  const { exclude, outputFileExtension, packager, packagerOptions, watch, ...esbuildOptions } = configModule.default({
-    processedInput: { commands: ['package'] },
-  });
+  const esbuildOptions = await packagingBuildOptions(sourceDir);
   const outfile = path.join(dir, 'empty.mjs');
   await build({
     ...esbuildOptions,

@@ -8,7 +8,7 @@
 // us is noticed by polling; our own SIGKILL is covered by watchdogs that see their pipe close.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +18,7 @@ import { parseConfig, shownValue } from '../lib/platform/config';
 import { startInbox } from './inbox';
 import { runMigrations } from './migrations';
 import { commandOf, describeHolder, portHolder } from './ports';
+import { isGone, parentOf } from './processes';
 import { formatMailForConsole, startMailCatcher } from './stack/mail';
 import { startPostgres } from './stack/postgres';
 import { startS3 } from './stack/s3';
@@ -426,33 +427,6 @@ async function shutdown(code: number, reason?: string): Promise<never> {
     process.exit(code);
   }
   return new Promise<never>(() => undefined);
-}
-
-/** Gone = no such process, or a zombie that nobody reaped yet. */
-function isGone(pid: number): boolean {
-  if (process.platform === 'linux') {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat[stat.lastIndexOf(')') + 2] === 'Z';
-    } catch {
-      return true;
-    }
-  }
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'EPERM';
-  }
-}
-
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
 }
 
 /**

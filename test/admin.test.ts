@@ -235,16 +235,17 @@ describe("another account's picture", () => {
   const upload = async (bearer: string, id: string) =>
     invoke(uploadPicture, { method: 'POST', route: '/users/{id}/picture', pathParameters: { id }, bearer, ...fileUpload(await smallJpeg(64, 64)) });
   const remove = (bearer: string, id: string) => invoke(deletePicture, { method: 'DELETE', route: '/users/{id}/picture', pathParameters: { id }, bearer });
+  const pictureOf = async (id: string) => (await query<{ picture_id: string }>('select picture_id from users where id = $1', [id])).rows[0]!.picture_id;
 
   test("a manager's change and removal are audited old → new; the owner's own change and a removal of nothing are not", async () => {
     const target = await createVerifiedUser();
     const own = await upload(target.accessToken, target.id);
     expect(own.status).toBe(200);
-    const [{ picture_id: ownPicture }] = (await query<{ picture_id: string }>('select picture_id from users where id = $1', [target.id])).rows as [{ picture_id: string }];
+    const ownPicture = await pictureOf(target.id);
 
     const changed = await upload(manager.accessToken, target.id);
     expect(changed.status).toBe(200);
-    const [{ picture_id: managersPicture }] = (await query<{ picture_id: string }>('select picture_id from users where id = $1', [target.id])).rows as [{ picture_id: string }];
+    const managersPicture = await pictureOf(target.id);
     const removed = await remove(manager.accessToken, target.id);
     expect(removed.status).toBe(200);
     expect((await remove(manager.accessToken, target.id)).status).toBe(200);

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { portHolder } from '../scripts/ports';
+import { isRunning, parentOf } from '../scripts/processes';
 import { freePort } from '../scripts/stack/net';
 
 // A start takes a few seconds on an idle 2-core machine and can take a minute on a loaded one.
@@ -84,21 +85,6 @@ function startDev(ports: DevPorts, extra: Record<string, string> = {}): Dev {
   return { npm, ports, output: () => output, exited };
 }
 
-function stat(pid: number): { ppid: number; state: string } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0]!, ppid: Number(fields[1]) };
-  } catch {
-    return undefined;
-  }
-}
-
-const isRunning = (pid: number) => {
-  const state = stat(pid)?.state;
-  return state !== undefined && state !== 'Z';
-};
-
 function cmdline(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
@@ -112,7 +98,7 @@ function tree(pid: number): Map<number, string> {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const parent = stat(Number(entry))?.ppid;
+    const parent = parentOf(Number(entry));
     if (parent !== undefined) children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
   }
   const found = new Map<number, string>();

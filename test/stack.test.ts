@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import pg from 'pg';
 import { readMails, startMailCatcher, type RunningMailCatcher } from '../scripts/stack/mail';
 import { startPostgres } from '../scripts/stack/postgres';
 import { startS3, type RunningS3 } from '../scripts/stack/s3';
+import { isRunning } from '../scripts/processes';
 
 // initdb plus a fsync'ed shutdown can take seconds on a slow disk, and tens of seconds on a 2-core machine
 // running the whole suite (load ~15 there made the 20 s limit fail the restart test, and the next test
@@ -36,24 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
-
-/** Running = exists and is not a zombie waiting for init to reap it. */
-function isRunning(pid: number): boolean {
-  if (process.platform === 'linux') {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-    } catch {
-      return false;
-    }
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function childPids(pid: number): number[] {
   try {
