@@ -11,7 +11,6 @@
 // (npm run dev, test/e2e.test.ts), and always copies its zips to `<service>/.serverless`.
 // test/package.test.ts packages the same way.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { cp, mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -152,16 +151,12 @@ export function packagedFunctions(template: CloudFormationTemplate): PackagedFun
 
 // ------------------------------------------------------------------ importing a bundle
 
-/**
- * Settings that pass lib/platform/config's validation at import. They point at `connectTo` (a port of this
- * machine) so that a test can tell whether importing opens any connection.
- */
-export function importSettings(connectTo = 'http://127.0.0.1:9'): Record<string, string> {
-  const { hostname, port } = new URL(connectTo);
+/** Settings that pass lib/platform/config's validation at import, pointing at port 9 (discard), where nothing listens. */
+export function importSettings(): Record<string, string> {
   return {
-    DATABASE_URL: `postgres://portrait:portrait@${hostname}:${port}/portrait`,
+    DATABASE_URL: 'postgres://portrait:portrait@127.0.0.1:9/portrait',
     JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
-    SMTP_URL: `smtp://${hostname}:${port}`,
+    SMTP_URL: 'smtp://127.0.0.1:9',
     S3_BUCKET: 'portrait-bench',
     S3_REGION: 'us-east-1',
     PUBLIC_BASE_URL: 'https://portrait.invalid',
@@ -197,22 +192,6 @@ export async function importInFreshNode(bundleFile: string, env: Record<string, 
     timeoutMs: 30_000,
   });
   return (JSON.parse(output.trim().split('\n').pop()!) as { importMs: number }).importMs;
-}
-
-/** A TCP listener that counts the connections it is offered (and closes them at once). */
-export async function connectionCounter(): Promise<{ url: string; count(): number; close(): Promise<void> }> {
-  let connections = 0;
-  const server = createServer((socket) => {
-    connections++;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    count: () => connections,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
 }
 
 // ------------------------------------------------------------------ what fills a bundle

@@ -1,8 +1,9 @@
 // The zips of `serverless package --stage prod` under AWS's runtime client (aws-lambda-ric), the loop
 // the nodejs24.x runtime runs, against a local Runtime API (scripts/lambda-runtime.ts): each zip is
 // unpacked on its own, started with the variables a sandbox holds and the template's settings pointed
-// at the test services (Postgres, s3rver, the SMTP catcher), and sent one event. Init must succeed,
-// the answer must have the documented shape, and a bad setting must reach /init/error by name.
+// at the test services (Postgres, s3rver, the SMTP catcher), and sent one event. Init must succeed
+// without opening a connection (the services are reached through counting proxies), the answer must
+// have the documented shape, and a bad setting must reach /init/error by name.
 // Init times are printed at the end (and measured by `npm run bench`, section bundles).
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -17,6 +18,16 @@ import { smallJpeg } from '../scripts/support/images';
 import { fileUpload } from '../scripts/support/multipart';
 import { sharedPackage } from './support/packaged';
 import { realPartMissing } from './support/real-parts';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
+
+/** The settings that name a service the functions connect to; the test points each at a counting proxy. */
+const SERVICE_SETTINGS = ['DATABASE_URL', 'S3_ENDPOINT', 'SMTP_URL'] as const;
+
+/**
+ * Init must open no connection, whatever import order or a stray top-level call would do; a connection
+ * started by an import but made a few ticks later is given this long to show up.
+ */
+const INIT_LINGER_MS = 100;
 
 /** Settings the template leaves to the role or to defaults, which the local services need. */
 const LOCAL_ONLY = ['S3_ENDPOINT', 'S3_PUBLIC_ENDPOINT', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'PASSWORD_HASH_COST', 'LOG_LEVEL', 'JWT_ISSUER', 'JWT_AUDIENCE', 'MAIL_FROM'];
@@ -32,8 +43,19 @@ if (installed) {
     let unzipRoot: string;
     let user: TestUser;
     const initTimes = new Map<string, number>();
+    /** Connections the function opened between its process start and its first event. */
+    const initConnections = new Map<string, number>();
+    const proxies = new Map<string, { proxy: TcpProxy; url: string }>();
+    const connectionsSoFar = () => [...proxies.values()].reduce((sum, { proxy }) => sum + proxy.connections(), 0);
 
     beforeAll(async () => {
+      for (const name of SERVICE_SETTINGS) {
+        const url = new URL(process.env[name]!);
+        const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port) });
+        url.hostname = '127.0.0.1';
+        url.port = String(proxy.port);
+        proxies.set(name, { proxy, url: url.href.replace(/\/$/, '') });
+      }
       packaged = await sharedPackage();
       functions = packagedFunctions(packaged.template);
       unzipRoot = path.join(process.env.TEST_DATA_DIR!, 'lambda-runtime');
@@ -41,7 +63,8 @@ if (installed) {
       user = await createVerifiedUser();
     }, 300_000);
 
-    afterAll(() => {
+    afterAll(async () => {
+      await Promise.all([...proxies.values()].map(({ proxy }) => proxy.close()));
       if (initTimes.size === 0) return;
       const rows = [...initTimes].sort((a, b) => b[1] - a[1]).map(([name, ms]) => `  ${name.padEnd(20)} ${ms.toFixed(0).padStart(5)} ms`);
       process.stderr.write(`\nInit under aws-lambda-ric (process start to first poll for an event, Node 24):\n${rows.join('\n')}\n`);
@@ -67,12 +90,14 @@ if (installed) {
         if (local) settings[name] = local;
       }
       for (const name of LOCAL_ONLY) if (process.env[name]) settings[name] = process.env[name]!;
+      for (const [name, { url }] of proxies) if (settings[name]) settings[name] = url;
       return settings;
     };
 
     /** Starts the function, sends one event, stops it; records the init time. */
     const invokeOnce = async (name: string, event: unknown, environment?: Record<string, string>): Promise<InvocationResult> => {
       const entry = fn(name);
+      const before = connectionsSoFar();
       const started = await startFunction({
         name,
         taskRoot: path.join(unzipRoot, name),
@@ -82,6 +107,8 @@ if (installed) {
       });
       try {
         initTimes.set(name, started.initMs);
+        await new Promise((resolve) => setTimeout(resolve, INIT_LINGER_MS));
+        initConnections.set(name, connectionsSoFar() - before);
         return await started.invoke(event);
       } finally {
         await started.stop();
@@ -236,8 +263,11 @@ if (installed) {
         expect(typeof (result as { body: unknown }).body).toBe('object');
       });
 
-      test('every function of the template has an event above, and every init succeeded', () => {
+      test('every function of the template has an event above, and every init succeeded without connecting anywhere', () => {
         expect([...initTimes.keys()].sort()).toEqual(functions.map((entry) => entry.name).sort());
+        expect(Object.fromEntries(initConnections)).toEqual(Object.fromEntries(functions.map((entry) => [entry.name, 0])));
+        // The proxies are on the way: the events above reached Postgres, the store and the mail server through them.
+        expect(Object.fromEntries([...proxies].map(([name, { proxy }]) => [name, proxy.connections() > 0]))).toEqual({ DATABASE_URL: true, S3_ENDPOINT: true, SMTP_URL: true });
       });
     });
 

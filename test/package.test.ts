@@ -7,22 +7,19 @@
 // packageForDeploy): serverless-esbuild always works in `<service>/.esbuild` and deletes it when
 // done, which would break the `serverless offline` of test/e2e.test.ts running next to this file.
 // Packaging needs the npm registry (the package step runs `npm ci` and the sharp install).
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// That each bundle loads from its own unzipped files without connecting anywhere is checked where
+// every zip is started anyway: test/lambda-runtime.test.ts, under the Lambda runtime client.
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import {
   IMAGE_FUNCTIONS,
   ROOT,
   bundleCompositions,
-  connectionCounter,
-  importInFreshNode,
-  importSettings,
   packagedFunctions,
   type PackagedFunction,
   type PackagedService,
 } from '../scripts/bench-bundles';
-import { extractZip } from '../scripts/zip';
 import { sharedPackage } from './support/packaged';
 
 /** The API's route table, kept by hand on purpose: route key → the serverless.yml function that serves it. */
@@ -271,23 +268,6 @@ describe('serverless package --stage prod', () => {
         expect({ zip: entry.name, unzipped: unzipped < PLAIN_UNZIPPED_TRIPWIRE }).toEqual({ zip: entry.name, unzipped: true });
       }
     });
-
-    test('every bundle loads from its own unzipped files in a fresh Node 24 without connecting anywhere', async () => {
-      const listener = await connectionCounter();
-      const dir = await mkdtemp(path.join(tmpdir(), 'portrait-unzipped-'));
-      try {
-        // Database, SMTP and S3 all point at the listener; imports must open no connection to any of them.
-        const env = { ...importSettings(listener.url), S3_ENDPOINT: listener.url, S3_ACCESS_KEY_ID: 'bench', S3_SECRET_ACCESS_KEY: 'bench-secret' };
-        for (const entry of functions) {
-          await extractZip(zipOf(entry.name), path.join(dir, entry.name));
-          await importInFreshNode(path.join(dir, entry.name, entry.bundlePath), env, 200);
-        }
-        expect(listener.count()).toBe(0);
-      } finally {
-        await listener.close();
-        await rm(dir, { recursive: true, force: true });
-      }
-    }, 120_000);
   });
 
   describe('functions', () => {

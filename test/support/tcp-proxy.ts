@@ -18,6 +18,8 @@ export interface TcpProxy {
   delayAnswers(ms: number): void;
   /** How many client chunks contained `marker` so far (how often a statement or request was sent). */
   timesSeen(marker: string): number;
+  /** How many connections clients opened so far (reset ones included). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -25,10 +27,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let resets = 0;
   let dropMarker: string | undefined;
   let delayMs = 0;
+  let accepted = 0;
   const sent: Buffer[] = [];
   const sockets = new Set<Socket>();
 
   const server = createServer((client) => {
+    accepted += 1;
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
     client.on('error', () => undefined);
@@ -83,6 +87,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     dropAfterForwarding: (marker) => void (dropMarker = marker),
     delayAnswers: (ms) => void (delayMs = ms),
     timesSeen: (marker) => sent.filter((chunk) => chunk.includes(marker)).length,
+    connections: () => accepted,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
