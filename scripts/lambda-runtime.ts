@@ -239,7 +239,12 @@ export async function startFunction(options: FunctionOptions): Promise<StartedFu
   const initMs = performance.now() - started;
   if (outcome.kind !== 'ready') {
     // An init error is followed by the runtime's exit; wait for it so the whole log is kept.
-    if (outcome.kind === 'init-error') await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    // The timer is cleared either way: a pending one would keep the caller's process (a test worker) alive.
+    if (outcome.kind === 'init-error') {
+      let exitWait: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((resolve) => (exitWait = setTimeout(resolve, 2000)))]);
+      clearTimeout(exitWait);
+    }
     await stop();
     const why =
       outcome.kind === 'init-error'
