@@ -80,8 +80,10 @@ export interface PictureUploadResult {
   /** CPU time (user + system, all threads: libvips' too) of this process during each upload call. */
   uploadCpuMs: number[];
   sharpMs: number[];
-  /** Put of the variants, list and delete, without the handler: the storage share of an upload. */
-  storageMs: number[];
+  /** The three puts of one upload's variants, in parallel, without the handler. */
+  putMs: number[];
+  /** The delete of those three keys (DeleteObjects): what an upload waits for after its commit, for the replaced picture. */
+  deleteMs: number[];
   rssBeforeMiB: number;
   peakRssMiB: number;
   /** RSS sampled every 2 ms during the upload calls only, less the RSS just before each: the upload's own growth. */
@@ -122,8 +124,9 @@ async function pictureUpload({ inputFile, user, route, runs, warmups }: PictureU
   // (what the next upload does to its predecessor).
   const storageRoundTrip = async (variants: Map<number, Buffer>) => {
     const prefix = `bench/${randomUUID()}/`;
-    await Promise.all([...variants].map(([size, webp]) => s3Store.put(`${prefix}${size}.webp`, webp, 'image/webp')));
-    await s3Store.deleteMany([...variants.keys()].map((size) => `${prefix}${size}.webp`));
+    const put = await timed(() => Promise.all([...variants].map(([size, webp]) => s3Store.put(`${prefix}${size}.webp`, webp, 'image/webp'))));
+    const removed = await timed(() => s3Store.deleteMany([...variants.keys()].map((size) => `${prefix}${size}.webp`)));
+    return { put, removed };
   };
 
   let uploadRssGrowth = 0;
@@ -131,7 +134,8 @@ async function pictureUpload({ inputFile, user, route, runs, warmups }: PictureU
   const uploadMs: number[] = [];
   const uploadCpuMs: number[] = [];
   const sharpMs: number[] = [];
-  const storageMs: number[] = [];
+  const putMs: number[] = [];
+  const deleteMs: number[] = [];
   for (let run = 0; run < warmups + runs; run++) {
     const uploadCall = await nextCall();
     const idleRss = process.memoryUsage.rss();
@@ -148,12 +152,13 @@ async function pictureUpload({ inputFile, user, route, runs, warmups }: PictureU
     }
     let variants = new Map<number, Buffer>();
     const sharpTime = await timed(async () => (variants = await renderVariants(bytes, { maxPixels, sizes })));
-    const storageTime = await timed(() => storageRoundTrip(variants));
+    const storage = await storageRoundTrip(variants);
     if (run < warmups) continue;
     uploadMs.push(uploadTime);
     uploadCpuMs.push((cpu.user + cpu.system) / 1000);
     sharpMs.push(sharpTime);
-    storageMs.push(storageTime);
+    putMs.push(storage.put);
+    deleteMs.push(storage.removed);
     if ((run - warmups + 1) % 5 === 0 || run === warmups + runs - 1) progress(`${run - warmups + 1}/${runs} runs`);
   }
   const mib = (value: number) => value / 1024 / 1024;
@@ -162,7 +167,8 @@ async function pictureUpload({ inputFile, user, route, runs, warmups }: PictureU
     uploadMs,
     uploadCpuMs,
     sharpMs,
-    storageMs,
+    putMs,
+    deleteMs,
     rssBeforeMiB,
     peakRssMiB: peakRssMiB(),
     uploadRssGrowthMiB: mib(uploadRssGrowth),

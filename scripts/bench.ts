@@ -126,7 +126,9 @@ export async function benchPictures(context: BenchContext) {
       ms(uploadCpu),
       ms(sharp),
       `×${ratio.toFixed(2)}`,
-      ms(median(result.storageMs)),
+      ms(median(result.putMs)),
+      ms(median(result.deleteMs)),
+      `×${((upload - median(result.deleteMs)) / sharp).toFixed(2)}`,
       result.rssBeforeMiB.toFixed(0),
       result.uploadRssPeakMiB.toFixed(0),
       result.peakRssMiB.toFixed(0),
@@ -137,15 +139,19 @@ export async function benchPictures(context: BenchContext) {
   }
   console.log(`\nPictures: median of ${PICTURE_RUNS} runs (AVIF 5) after ${PICTURE_WARMUPS} warm-ups at the default limits, milliseconds; RSS in MiB (one process per input)\n`);
   console.log(
-    table(['input', 'route', 'size', 'upload', 'upload p90', 'CPU', 'sharp alone', 'ratio', 'storage I/O', 'RSS before', 'RSS in upload', 'peak RSS'], rows),
+    table(['input', 'route', 'size', 'upload', 'upload p90', 'CPU', 'sharp alone', 'ratio', '3 puts', 'delete', 'ratio less delete', 'RSS before', 'RSS in upload', 'peak RSS'], rows),
   );
   console.log('\nupload = multipart: upload-picture on a multipart event (parse, sniff, render, 3 puts, commit, delete replaced);');
   console.log('  direct: confirm-picture on an object already in the bucket (get, the same pipeline, delete the raw upload)');
   console.log('CPU = user + system time of the process during the upload call (libvips threads included); RSS in upload =');
   console.log('  the highest RSS sampled every 2 ms during the calls; peak RSS = the measuring process\'s lifetime peak (its input is built in another)');
   console.log('sharp alone = renderVariants on the same bytes in the same process');
-  console.log('storage I/O = the puts and the delete of one upload on their own (s3rver in the bench\'s main process, another');
-  console.log('process than the handler; S3 from Lambda differs). Medians on a shared 2-core machine: noisy, compare within one run.\n');
+  console.log('3 puts, delete = the storage calls of one upload on their own, after it: the variants put in parallel, then');
+  console.log('  DeleteObjects of their 3 keys, which is what an upload waits for after its commit (the replaced picture\'s');
+  console.log('  objects); s3rver runs in the bench\'s main process, another process than the handler; S3 from Lambda differs');
+  console.log('ratio less delete = (upload − delete) ÷ sharp alone: the ratio an upload would have if the replaced picture');
+  console.log('  were deleted after the answer instead of before it (derived, not measured)');
+  console.log('Medians on a shared 2-core machine: noisy, compare within one run.\n');
   if (pillow) {
     console.log(`The image step against Pillow (${pillow}, ${PILLOW_RUNS} runs: draft-mode shrink-on-load, centre fit, three WebP saves):\n`);
     console.log(table(['input', 'sharp (renderVariants)', 'Pillow', 'Pillow / sharp'], pillowRows));
