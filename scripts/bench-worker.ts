@@ -176,6 +176,41 @@ async function pictureUpload({ inputFile, user, route, runs, warmups }: PictureU
   };
 }
 
+export interface ImageStepsResult {
+  /** libvips' load alone: decode with shrink-on-load to the largest size, orient, sRGB, raw pixels. */
+  loadMs: number[];
+  /** decodeToSquare: the load, then the attention analysis and the cut to the square. */
+  squareMs: number[];
+  /** encodeSquares: the WebP variants from the square, in parallel. */
+  encodeMs: number[];
+  /** renderVariants: the whole image step. */
+  totalMs: number[];
+}
+
+/** Where sharp's image step spends its time on one input (lib/pictures/images), step by step, in one process. */
+async function imageSteps({ inputFile, runs }: { inputFile: string; runs: number }): Promise<ImageStepsResult> {
+  const bytes = await readFile(inputFile);
+  const [{ default: sharp }, { decodeToSquare, encodeSquares, renderVariants }, { config }] = await Promise.all([
+    import('sharp'),
+    import('../lib/pictures/images'),
+    import('../lib/platform/config'),
+  ]);
+  const { maxPixels, sizes } = config().pictures;
+  const largest = Math.max(...sizes);
+  const load = () => sharp(bytes, { pages: 1 }).autoOrient().resize(largest, largest, { fit: 'outside' }).toColourspace('srgb').raw().toBuffer();
+  const square = await decodeToSquare(bytes, largest, maxPixels);
+  const result: ImageStepsResult = { loadMs: [], squareMs: [], encodeMs: [], totalMs: [] };
+  for (let run = -2; run < runs; run++) {
+    const times = [await timed(load), await timed(() => decodeToSquare(bytes, largest, maxPixels)), await timed(() => encodeSquares(square, sizes)), await timed(() => renderVariants(bytes, { maxPixels, sizes }))];
+    if (run < 0) continue;
+    result.loadMs.push(times[0]!);
+    result.squareMs.push(times[1]!);
+    result.encodeMs.push(times[2]!);
+    result.totalMs.push(times[3]!);
+  }
+  return result;
+}
+
 export interface WarmHandlersOptions {
   user: BenchUser;
   profileRuns: number;
@@ -266,6 +301,7 @@ async function adminSearch({ user, runs, warmups }: AdminSearchOptions): Promise
 const tasks: Record<string, (options: any) => Promise<unknown>> = {
   'picture-input': pictureInput,
   'picture-upload': pictureUpload,
+  'image-steps': imageSteps,
   'warm-handlers': warmHandlers,
   'admin-search': adminSearch,
 };

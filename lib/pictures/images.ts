@@ -136,7 +136,7 @@ export async function renderDefaultAvatar(sizes: readonly number[]): Promise<Map
   return new Map(checked.map((size, index) => [size, rendered[index]!]));
 }
 
-interface RawSquare {
+export interface RawSquare {
   data: Buffer;
   raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 };
 }
@@ -179,7 +179,8 @@ const ATTENTION_SCALE = 4;
  */
 const WEBP_OPTIONS = { quality: 80, effort: 2 } as const;
 
-async function decodeToSquare(bytes: Uint8Array, edge: number, maxPixels: number): Promise<RawSquare> {
+/** The decode half of renderVariants: one decode, shrunk on load, cut to the attention square (exported for the bench's breakdown). */
+export async function decodeToSquare(bytes: Uint8Array, edge: number, maxPixels: number): Promise<RawSquare> {
   // The header read decides the two common refusals by itself, whatever libvips' messages say: bytes
   // whose header does not parse are not an image, and the pixel count is ours to compare.
   // Header only, nothing decoded: no pixel limit here, the comparison below makes it.
@@ -247,7 +248,8 @@ async function attentionOffset(data: Buffer, raw: RawSquare['raw'], square: numb
   };
 }
 
-async function encodeSquares(square: RawSquare, sizes: number[], onVariant?: VariantListener, signal?: AbortSignal): Promise<Map<number, Buffer>> {
+/** The encode half of renderVariants: one WebP per size from the square (exported for the bench's breakdown). */
+export async function encodeSquares(square: RawSquare, sizes: number[], onVariant?: VariantListener, signal?: AbortSignal): Promise<Map<number, Buffer>> {
   // allSettled: no variant may reach onVariant after this function has failed (its caller cleans up then).
   const encoded = await Promise.allSettled(
     sizes.map(async (size) => {
