@@ -60,6 +60,30 @@ describe('the last active admin', () => {
     }
   });
 
+  test('the last active admin cannot delete their own account (409, nothing deleted); of two admins deleting themselves at once (two containers), one goes and one stays', async () => {
+    await pool.query(`update users set role = 'user' where role = 'admin'`);
+    const only = await seedUser({ role: 'admin' }, run);
+    const token = await loginIn(containers[0]!, only.email);
+    const refused = await containers[0]!.invoke('delete-account', { method: 'DELETE', route: '/users/me', json: { password: PASSWORD }, bearer: token.accessToken });
+    expect({ status: refused.status, code: refused.json?.error?.code }).toEqual({ status: 409, code: 'last_admin' });
+    expect(await activeAdmins()).toEqual([only.id]);
+
+    const [a, b] = await Promise.all([seedUser({ role: 'admin' }, run), seedUser({ role: 'admin' }, run)]);
+    await pool.query(`update users set role = 'user' where id = $1`, [only.id]);
+    const [tokenA, tokenB] = await Promise.all([loginIn(containers[0]!, a.email), loginIn(containers[1]!, b.email)]);
+    const responses = await Promise.all([
+      containers[0]!.invoke('delete-account', { method: 'DELETE', route: '/users/me', json: { password: PASSWORD }, bearer: tokenA.accessToken }),
+      containers[1]!.invoke('delete-account', { method: 'DELETE', route: '/users/me', json: { password: PASSWORD }, bearer: tokenB.accessToken }),
+    ]);
+    expect(responses.map((response) => [response.status, response.json?.error?.code ?? null]).sort()).toEqual([
+      [204, null],
+      [409, 'last_admin'],
+    ]);
+    const remaining = await activeAdmins();
+    expect(remaining).toHaveLength(1);
+    expect([a.id, b.id]).toContain(remaining[0]);
+  });
+
   test('npm run users refuses to demote or disable the last active admin, and promotes with clear output', async () => {
     await pool.query(`update users set role = 'user' where role = 'admin'`);
     const only = await seedUser({ role: 'admin' }, run);

@@ -22,11 +22,13 @@ import { incomingPrefix, picturePrefix } from '../pictures/keys';
 import type { ObjectStore } from '../platform/storage';
 import { hashOpaqueToken, newOpaqueToken, opaqueTokenPattern, type AccessClaims } from './tokens';
 import {
+  activeAdminsAmong,
   deleteUnverifiedByEmail,
   deleteUserRow,
   findUserByEmail,
   findUserById,
   lockAccount,
+  lockTargetAndAdmins,
   setPassword,
   setPasswordProvingMailbox,
   setVerifiedEmail,
@@ -319,9 +321,19 @@ export async function deleteAccountRows(db: Queryable, userId: string): Promise<
   return deleted;
 }
 
-/** Deletes an account, rows then objects: nothing stays behind for good. */
+/**
+ * Deletes an account, rows then objects: nothing stays behind for good. The last active admin stays, as
+ * the admin route and the CLI keep it: the account and every active admin are locked first, so two
+ * admins deleting themselves at once run one after the other and the second is refused.
+ */
 export async function deleteAccount(userId: string, objects: ObjectStore): Promise<UserRow | undefined> {
-  const deleted = await transaction((db) => deleteAccountRows(db, userId));
+  const deleted = await transaction(async (db) => {
+    const activeAdmins = await activeAdminsAmong(db, await lockTargetAndAdmins(db, userId));
+    if (activeAdmins.includes(userId) && activeAdmins.every((id) => id === userId)) {
+      throw new HttpError(409, 'last_admin', 'This is the last active admin: make another admin before deleting this account.');
+    }
+    return deleteAccountRows(db, userId);
+  });
   if (deleted) await cleanUpObjectsOf(userId, objects);
   return deleted;
 }

@@ -481,7 +481,7 @@ export const operations: Operation[] = [
     auth: 'bearer',
     body: { schema: deleteAccountBody },
     replies: { 204: noContent },
-    errors: { 403: ['wrong_password'], 429: ['too_many_attempts'] },
+    errors: { 403: ['wrong_password'], 409: ['last_admin'], 429: ['too_many_attempts'] },
   },
   {
     method: 'GET',
