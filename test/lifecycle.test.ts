@@ -270,6 +270,19 @@ describe('change email', () => {
     expect(response.json.error.code).toBe('wrong_password');
   });
 
+  test('a password change voids a pending change of address: an intruder who asked for one cannot confirm it after the owner locks them out', async () => {
+    const user = await createVerifiedUser();
+    const intruder = (await loginWith(user.email, PASSWORD)).json;
+    const theirs = uniqueEmail('intruder');
+    expect((await request(intruder.accessToken, { newEmail: theirs, password: PASSWORD })).status).toBe(202);
+    const token = tokenOfLink(await mailMatching(theirs, /new email/i), '/auth/confirm-email');
+    const locked = await invoke(changePassword, { method: 'POST', route: '/users/me/password', bearer: user.accessToken, json: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD } });
+    expect(locked.status).toBe(200);
+    const response = await confirm(token);
+    expect({ status: response.status, code: response.json.error?.code }).toEqual({ status: 400, code: 'invalid_token' });
+    expect((await me(locked.json.accessToken)).json.email).toBe(user.email);
+  });
+
   test('a confirmed account that registers the address first keeps it: the change link is refused', async () => {
     const user = await createVerifiedUser();
     const newEmail = uniqueEmail('race');

@@ -184,7 +184,9 @@ export async function changePassword(viewer: AccessClaims, currentPassword: stri
   return transaction(async (db) => {
     if (!(await setPassword(db, user.id, passwordHash))) throw accountGone();
     await revokeAllSessions(user.id, {}, db);
-    await voidPendingTokens(db, user.id, ['password_reset_tokens']);
+    // A pending email change goes too: a password change is how an owner locks an intruder out, and an
+    // intruder's change of address, confirmed afterwards, would hand them the account back.
+    await voidPendingTokens(db, user.id, ['password_reset_tokens', 'email_change_tokens']);
     return startSession(user, origin, db);
   });
 }
