@@ -93,6 +93,10 @@ describe('GET /admin/users', () => {
     [{ limit: '101' }, 'limit'],
     [{ limit: 'ten' }, 'limit'],
     [{ cursor: 'not-a-cursor' }, 'cursor'],
+    // Well-formed but forged: an instant Postgres cannot hold (it answered 500 before).
+    [{ cursor: Buffer.from(JSON.stringify(['9223372036854775807', '00000000-0000-4000-8000-000000000000'])).toString('base64url') }, 'cursor'],
+    [{ q: 'a\u0000b' }, 'q'],
+    [{ q: '\u0000' }, 'q'],
     [{ role: 'root' }, 'role'],
     [{ disabled: 'yes' }, 'disabled'],
   ])('%j is 400 validation_failed naming %s', async (params, field) => {
@@ -228,6 +232,9 @@ describe('GET /admin/audit', () => {
     expect(byActor.json.entries).toHaveLength(3);
     expect((await adminRoutes.audit(admin.accessToken, { actor: manager.id, target: target.id })).json.entries).toEqual([]);
     expect((await adminRoutes.audit(admin.accessToken, { actor: 'x' })).status).toBe(400);
+    // A forged cursor past Postgres' bigint is no cursor of this list (it answered 500 before).
+    const forged = await adminRoutes.audit(admin.accessToken, { cursor: Buffer.from(JSON.stringify(['9999999999999999999'])).toString('base64url') });
+    expect({ status: forged.status, fields: Object.keys(forged.json.error?.details ?? {}) }).toEqual({ status: 400, fields: ['cursor'] });
   });
 });
 

@@ -163,8 +163,15 @@ const uuidParam = schema(() =>
 
 const booleanParam = schema(() => z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true'));
 
-/** (created_at in microseconds since the epoch, id): the keyset of the user list. */
-const userCursor = schema(() => cursorField(z.tuple([z.string().regex(/^-?\d{1,19}$/), z.uuid()])));
+/** Microseconds since the epoch up to the end of year 9999, the last instant Postgres' timestamps print as usual. */
+const MAX_CREATED_MICROS = 253_402_300_800_000_000n;
+/** The largest bigint Postgres stores (an audit entry's id). */
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
+
+/** (created_at in microseconds since the epoch, id): the keyset of the user list. A forged instant out of range is no cursor. */
+const userCursor = schema(() =>
+  cursorField(z.tuple([z.string().regex(/^-?\d{1,19}$/).refine((micros) => BigInt(micros) < MAX_CREATED_MICROS && BigInt(micros) > -MAX_CREATED_MICROS), z.uuid()])),
+);
 
 export const listUsersQuery = schema(() =>
   z.object({
@@ -172,6 +179,8 @@ export const listUsersQuery = schema(() =>
       .string({ error: 'must be a string' })
       .trim()
       .max(100, 'must be at most 100 characters')
+      // A NUL reaches Postgres as an invalid byte sequence (a 500); no name or address holds a control character.
+      .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')
       .optional()
       .transform((value) => (value ? value.toLowerCase() : undefined)),
     role: z.enum(['user', 'manager', 'admin'], { error: 'must be user, manager or admin' }).optional(),
@@ -199,7 +208,7 @@ export const auditQuery = schema(() =>
     actor: uuidParam.optional(),
     target: uuidParam.optional(),
     limit: pageLimit,
-    cursor: cursorField(z.tuple([z.string().regex(/^\d{1,19}$/)])).optional(),
+    cursor: cursorField(z.tuple([z.string().regex(/^\d{1,19}$/).refine((id) => BigInt(id) <= MAX_BIGINT)])).optional(),
   })
 );
 
