@@ -16,7 +16,8 @@ const sizeQuery = pictureSizeQuery(sizes);
 export const handler = endpoint({ query: sizeQuery }, async ({ pathParameters, query, headers }) => {
   const id = pathParameters.id ?? (await authenticate(headers)).userId;
   const user = isUuid(id) ? await findUserById(id) : undefined;
-  if (!user) throw notFound('No user with this id.');
+  // As GET /users/{id}: an unconfirmed registration may be anyone's, and nothing of it (not even that it exists) shows.
+  if (!user || (pathParameters.id !== undefined && !user.email_verified_at)) throw notFound('No user with this id.');
   const { signedAt, expiresAt } = urlSigningWindow(urlTtl);
   const url = await services.objects.presignGet(pictureKey(user.id, user.picture_id, query.size), urlTtl, signedAt);
   // A cached redirect must never outlive the URL it points to: at most until it expires, at most half the TTL.

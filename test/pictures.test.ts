@@ -8,7 +8,7 @@ import { handler as uploadPicture } from '../functions/upload-picture';
 import { config } from '../lib/platform/config';
 import { urlSigningWindow } from '../lib/accounts/profiles';
 import { s3Store } from '../lib/platform/storage';
-import { createVerifiedUser, type TestUser } from './support/accounts';
+import { createVerifiedUser, seedUser, type TestUser } from './support/accounts';
 import { invoke } from './support/events';
 import * as fixtures from '../scripts/support/images';
 import { fileUpload } from '../scripts/support/multipart';
@@ -103,6 +103,14 @@ describe('GET /users/{id}/picture', () => {
     expect(new URL(response.headers.location!).pathname).toBe(`/${process.env.S3_BUCKET}/defaults/avatar/64.webp`);
     const { format, width, height } = await sharp(await download(response.headers.location!)).metadata();
     expect({ format, width, height }).toEqual({ format: 'webp', width: 64, height: 64 });
+  });
+
+  test('an unconfirmed registration is 404 not_found, as for GET /users/{id}: nothing shows that it exists', async () => {
+    const unconfirmed = await seedUser({ verified: false });
+    const response = await redirectFor(unconfirmed.id, { size: '64' });
+
+    expect({ status: response.status, code: response.json?.error?.code }).toEqual({ status: 404, code: 'not_found' });
+    expect(response.headers.location).toBeUndefined();
   });
 
   test.each(['999', '0', 'big', '64.5'])('?size=%s is 400 validation_failed', async (size) => {
