@@ -189,9 +189,9 @@ describe('multipart framing', () => {
     await expectUploadRefused({ body: Buffer.alloc(0), headers: fileUpload(jpeg).headers }, 400, 'invalid_multipart');
   });
 
-  test('3000 text parts before the file are cut off by the part limit: 400 missing_file', async () => {
+  test('3000 text parts before the file are refused by the part limit: 400 invalid_multipart', async () => {
     const fields: Part[] = Array.from({ length: 3000 }, (_, index) => ({ name: `f${index}`, value: 'x' }));
-    await expectUploadRefused(formUpload([...fields, { name: 'file', filename: 'a.jpg', contentType: 'image/jpeg', content: jpeg }]), 400, 'missing_file');
+    await expectUploadRefused(formUpload([...fields, { name: 'file', filename: 'a.jpg', contentType: 'image/jpeg', content: jpeg }]), 400, 'invalid_multipart');
   });
 
   test('3000 file parts are refused: 400 invalid_multipart', async () => {

@@ -114,3 +114,22 @@ describe('no body makes the parser throw anything but a 400 or 413, or take long
     expect(performance.now() - started).toBeLessThan(1000);
   });
 });
+
+describe('how many parts a form may have', () => {
+  const formWith = (textFields: number) =>
+    multipartBody(
+      [...Array.from({ length: textFields }, (_, index) => ({ name: `f${index}`, value: 'x' })), { name: 'file', filename: 'a.jpg', contentType: 'image/jpeg', content: jpeg }],
+      { boundary: A },
+    ).body;
+
+  test('the file after 20 text fields (21 parts) is 400 invalid_multipart naming the limit, not missing_file', async () => {
+    const { response } = await uploadWith(`multipart/form-data; boundary=${A}`, formWith(20));
+    expect({ status: response.status, code: response.json.error.code }).toEqual({ status: 400, code: 'invalid_multipart' });
+    expect(response.json.error.message).toMatch(/more than 20 parts/);
+  });
+
+  test('the file after 15 text fields (16 parts) uploads', async () => {
+    const { response } = await uploadWith(`multipart/form-data; boundary=${A}`, formWith(15));
+    expect(response.status).toBe(200);
+  });
+});

@@ -6,7 +6,10 @@ import { bodyLimit, type ApiEvent, type ApiResponse } from './endpoint';
 /** Room for boundaries and part headers around the file. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
-/** Bounds on what one upload form may hold; parts beyond MAX_PARTS are ignored, as busboy's `parts` limit did. */
+/**
+ * Bounds on what one upload form may hold. A form of more than MAX_PARTS parts is refused as a whole: ignoring
+ * the rest, as busboy's `parts` limit did, answered a form whose file came late 400 missing_file.
+ */
 const MAX_PARTS = 20;
 const MAX_HEADER_BLOCK_BYTES = 16 * 1024;
 const MAX_HEADER_LINES = 20;
@@ -135,13 +138,12 @@ export function parseMultipart(body: Buffer, boundary: string, maxFileBytes: num
     // The header block ends at the first empty line, which must come before the next delimiter.
     const headerEnd = cursor === next ? -1 : text.indexOf('\r\n\r\n', cursor - 2);
     if (headerEnd === -1 || headerEnd + 4 > next) throw malformed();
-    if (index < MAX_PARTS) {
-      const headerBytes = text.subarray(cursor, Math.max(cursor, headerEnd));
-      if (headerBytes.length > MAX_HEADER_BLOCK_BYTES) throw malformed('A part has too many or too long headers.');
-      const part = partOf(headerBytes.toString('latin1'), text.subarray(headerEnd + 4, next));
-      if (part.filename !== undefined && part.content.length > maxFileBytes) throw tooLarge();
-      parts.push(part);
-    }
+    if (index >= MAX_PARTS) throw malformed(`The form has more than ${MAX_PARTS} parts: send the picture in the field "file", with few other fields or none.`);
+    const headerBytes = text.subarray(cursor, Math.max(cursor, headerEnd));
+    if (headerBytes.length > MAX_HEADER_BLOCK_BYTES) throw malformed('A part has too many or too long headers.');
+    const part = partOf(headerBytes.toString('latin1'), text.subarray(headerEnd + 4, next));
+    if (part.filename !== undefined && part.content.length > maxFileBytes) throw tooLarge();
+    parts.push(part);
     at = next;
   }
 }
