@@ -165,6 +165,12 @@ describe('type confusion', () => {
     expect(Object.keys(response.json.error.details).sort()).toEqual(['bio', 'lastName', 'nickname']);
     expect(await userRow()).toEqual(before);
   });
+
+  test('a profile change whose body is JSON null is 400 validation_failed, not an empty change answered 200', async () => {
+    const response = await invoke(updateProfile, { method: 'PATCH', route: '/users/me', body: 'null', headers: JSON_TYPE, bearer: user.accessToken });
+    expectRefused(response, 400, 'validation_failed');
+    expect(response.json.error.details).toHaveProperty('body');
+  });
 });
 
 describe('unknown fields are ignored and never assigned', () => {

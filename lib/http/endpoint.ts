@@ -279,7 +279,8 @@ const requireBody = (): MiddlewareObj<ApiEvent, unknown, Error, Context> => ({
 
 /** zod → 400 validation_failed with one message per field. */
 export function validate<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'query'): T {
-  const result = schema.safeParse(value ?? {});
+  // A JSON `null` body is a body that is not an object (400), not an empty one.
+  const result = schema.safeParse(value === undefined ? {} : value);
   if (result.success) return result.data;
   const details: Record<string, string> = {};
   for (const issue of result.error.issues) {
