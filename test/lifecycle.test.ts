@@ -214,6 +214,13 @@ describe('change password', () => {
     expect((await loginWith(user.email, PASSWORD)).status).toBe(429);
   });
 
+  test('the own email address as the new password is 400 validation_failed naming newPassword, and the password stays', async () => {
+    const user = await createVerifiedUser();
+    const response = await change(user.accessToken, { currentPassword: PASSWORD, newPassword: user.email.toUpperCase() });
+    expect({ status: response.status, details: response.json.error.details }).toEqual({ status: 400, details: { newPassword: 'must not be your email address' } });
+    expect((await loginWith(user.email, PASSWORD)).status).toBe(200);
+  });
+
   test('a too short new password is 400 validation_failed naming newPassword', async () => {
     const user = await createVerifiedUser();
     const response = await change(user.accessToken, { currentPassword: PASSWORD, newPassword: 'short' });

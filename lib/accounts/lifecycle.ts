@@ -43,8 +43,9 @@ const invalidEmailChangeToken = () => new HttpError(400, 'invalid_token', 'This 
 const wrongPassword = () => new HttpError(403, 'wrong_password', 'The current password is wrong.');
 const accountGone = () => unauthorized('The account of this token no longer exists.');
 
-const samePasswordAsEmail = () =>
-  new HttpError(400, 'validation_failed', 'The request is not valid.', { details: { password: 'must not be your email address' } });
+/** `field`: the body's name for the new password (reset: password, change: newPassword). */
+const samePasswordAsEmail = (field: 'password' | 'newPassword') =>
+  new HttpError(400, 'validation_failed', 'Some fields are missing or invalid.', { details: { [field]: 'must not be your email address' } });
 
 // ---------------------------------------------------------------- the current password, throttled like login
 
@@ -161,7 +162,7 @@ export async function resetPassword(token: string, newPassword: string): Promise
     const userId = rows[0].user_id;
     const updated = await setPasswordProvingMailbox(db, userId, passwordHash);
     if (!updated) return undefined;
-    if (newPassword.trim().toLowerCase() === updated.email) throw samePasswordAsEmail();
+    if (newPassword.trim().toLowerCase() === updated.email) throw samePasswordAsEmail('password');
     await revokeAllSessions(userId, {}, db);
     await clearFailuresOf(db, updated.email);
     await voidPendingTokens(db, userId, ['password_reset_tokens']);
@@ -179,7 +180,7 @@ export async function resetPassword(token: string, newPassword: string): Promise
 export async function changePassword(viewer: AccessClaims, currentPassword: string, newPassword: string, origin: SessionOrigin): Promise<TokenPair> {
   const user = await signedInUser(viewer);
   await checkCurrentPassword(user, currentPassword);
-  if (newPassword.trim().toLowerCase() === user.email) throw samePasswordAsEmail();
+  if (newPassword.trim().toLowerCase() === user.email) throw samePasswordAsEmail('newPassword');
   const passwordHash = await hashPassword(newPassword, config().passwordHashing);
   return transaction(async (db) => {
     if (!(await setPassword(db, user.id, passwordHash))) throw accountGone();
@@ -202,7 +203,7 @@ export async function requestEmailChange(viewer: AccessClaims, newEmail: string,
   const user = await signedInUser(viewer);
   await checkCurrentPassword(user, password);
   if (newEmail === user.email) {
-    throw new HttpError(400, 'validation_failed', 'The request is not valid.', { details: { newEmail: 'is already your address' } });
+    throw new HttpError(400, 'validation_failed', 'Some fields are missing or invalid.', { details: { newEmail: 'is already your address' } });
   }
   const owner = await findUserByEmail(newEmail);
   if (owner?.email_verified_at) {
