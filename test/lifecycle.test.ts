@@ -20,6 +20,7 @@ import { services } from '../lib/platform/services';
 import type { ObjectStore } from '../lib/platform/storage';
 import { PASSWORD, createVerifiedUser, mailTo, uniqueEmail, verificationTokenIn } from './support/accounts';
 import { invoke } from './support/events';
+import { readMails } from '../scripts/stack/mail';
 import { fileUpload } from '../scripts/support/multipart';
 import { smallJpeg } from '../scripts/support/images';
 
@@ -268,6 +269,13 @@ describe('change email', () => {
     const mail = await mailMatching(bob.email, /already have/i);
     expect(mail.text).toContain('/auth/reset-password?token=');
     expect((await me(alice.accessToken)).json.email).toBe(alice.email);
+    // Alice's own address hears of both requests: as many mails go out (and as long is taken) for a taken address as for a free one.
+    const notices = async () =>
+      (await readMails(process.env.TEST_MAIL_DIR!)).filter((notice) => notice.to.includes(alice.email) && /about to change/i.test(notice.subject));
+    for (let waited = 0; (await notices()).length < 2 && waited < 10_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    const seen = await notices();
+    expect(seen).toHaveLength(2);
+    expect(seen.some((notice) => notice.text.includes(bob.email))).toBe(true);
   });
 
   test('a wrong password is 403 wrong_password and sends nothing', async () => {
