@@ -10,6 +10,8 @@ import { urlSigningWindow } from '../lib/accounts/profiles';
 import { s3Store } from '../lib/platform/storage';
 import { createVerifiedUser, seedUser, type TestUser } from './support/accounts';
 import { invoke } from './support/events';
+import { httpEvent, lambdaContext } from '../scripts/support/events';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as fixtures from '../scripts/support/images';
 import { fileUpload } from '../scripts/support/multipart';
 
@@ -87,6 +89,14 @@ describe('GET /users/{id}/picture', () => {
     expect(maxAge).toBeGreaterThan(0);
     expect(maxAge).toBeLessThanOrEqual(config().pictures.urlTtl);
     expect(response.headers['cache-control']).toMatch(/\bprivate\b/);
+  });
+
+  test('an event whose query string is null (as serverless-offline sends it) redirects to the 200 px variant', async () => {
+    const event = { ...httpEvent({ method: 'GET', route: '/users/{id}/picture', pathParameters: { id: withPicture.id } }), queryStringParameters: null };
+    const response = (await pictureRedirect(event as unknown as APIGatewayProxyEventV2, lambdaContext())) as { statusCode: number; headers: Record<string, string> };
+
+    expect(response.statusCode).toBe(302);
+    expect(new URL(response.headers.location!).pathname).toMatch(/\/200\.webp$/);
   });
 
   test('without a size it redirects to the 200 px variant', async () => {

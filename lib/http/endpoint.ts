@@ -279,8 +279,9 @@ const requireBody = (): MiddlewareObj<ApiEvent, unknown, Error, Context> => ({
 
 /** zod → 400 validation_failed with one message per field. */
 export function validate<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'query'): T {
-  // A JSON `null` body is a body that is not an object (400), not an empty one.
-  const result = schema.safeParse(value === undefined ? {} : value);
+  // No query string comes as null (API Gateway, serverless-offline) or undefined: no parameters. A JSON `null`
+  // body, though, is a body that is not an object (400), not an empty one.
+  const result = schema.safeParse(where === 'query' ? (value ?? {}) : value === undefined ? {} : value);
   if (result.success) return result.data;
   const details: Record<string, string> = {};
   for (const issue of result.error.issues) {
