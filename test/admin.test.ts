@@ -95,6 +95,7 @@ describe('GET /admin/users', () => {
     [{ cursor: 'not-a-cursor' }, 'cursor'],
     // Well-formed but forged: an instant Postgres cannot hold (it answered 500 before).
     [{ cursor: Buffer.from(JSON.stringify(['9223372036854775807', '00000000-0000-4000-8000-000000000000'])).toString('base64url') }, 'cursor'],
+    [{ cursor: Buffer.from(JSON.stringify(['-250000000000000000', '00000000-0000-4000-8000-000000000000'])).toString('base64url') }, 'cursor'],
     [{ q: 'a\u0000b' }, 'q'],
     [{ q: '\u0000' }, 'q'],
     [{ role: 'root' }, 'role'],

@@ -163,14 +163,18 @@ const uuidParam = schema(() =>
 
 const booleanParam = schema(() => z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true'));
 
-/** Microseconds since the epoch up to the end of year 9999, the last instant Postgres' timestamps print as usual. */
+/** Microseconds since the epoch of 0001-01-01 and of 10000-01-01: the years Postgres' timestamps hold and print as usual. */
+const MIN_CREATED_MICROS = -62_135_596_800_000_000n;
 const MAX_CREATED_MICROS = 253_402_300_800_000_000n;
 /** The largest bigint Postgres stores (an audit entry's id). */
 const MAX_BIGINT = 9_223_372_036_854_775_807n;
 
+/** Whole numbers only reach BigInt (zod runs a refine even after its regex failed, and BigInt('1e5') throws). */
+const integerWithin = (low: bigint, high: bigint) => (value: string) => /^-?\d+$/.test(value) && BigInt(value) >= low && BigInt(value) < high;
+
 /** (created_at in microseconds since the epoch, id): the keyset of the user list. A forged instant out of range is no cursor. */
 const userCursor = schema(() =>
-  cursorField(z.tuple([z.string().regex(/^-?\d{1,19}$/).refine((micros) => BigInt(micros) < MAX_CREATED_MICROS && BigInt(micros) > -MAX_CREATED_MICROS), z.uuid()])),
+  cursorField(z.tuple([z.string().regex(/^-?\d{1,19}$/).refine(integerWithin(MIN_CREATED_MICROS, MAX_CREATED_MICROS)), z.uuid()])),
 );
 
 export const listUsersQuery = schema(() =>
@@ -180,7 +184,7 @@ export const listUsersQuery = schema(() =>
       .trim()
       .max(100, 'must be at most 100 characters')
       // A NUL reaches Postgres as an invalid byte sequence (a 500); no name or address holds a control character.
-      .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')
+      .regex(/^[^\p{Cc}\p{Cf}]*$/u, 'must not contain control characters')
       .optional()
       .transform((value) => (value ? value.toLowerCase() : undefined)),
     role: z.enum(['user', 'manager', 'admin'], { error: 'must be user, manager or admin' }).optional(),
@@ -208,7 +212,7 @@ export const auditQuery = schema(() =>
     actor: uuidParam.optional(),
     target: uuidParam.optional(),
     limit: pageLimit,
-    cursor: cursorField(z.tuple([z.string().regex(/^\d{1,19}$/).refine((id) => BigInt(id) <= MAX_BIGINT)])).optional(),
+    cursor: cursorField(z.tuple([z.string().regex(/^\d{1,19}$/).refine(integerWithin(0n, MAX_BIGINT + 1n))])).optional(),
   })
 );
 
