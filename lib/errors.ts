@@ -78,6 +78,8 @@ export const forbidden = (message = 'You are not allowed to do this.') => new Ht
 
 export const notFound = (message = 'Not found.') => new HttpError(404, 'not_found', message);
 
+export const lastAdmin = () => new HttpError(409, 'last_admin', 'This is the last active admin: make another admin first.');
+
 export const serviceUnavailable = (what: string, cause?: unknown) =>
   new HttpError(503, 'service_unavailable', `The ${what} is unavailable right now. Please try again shortly.`, {
     cause,

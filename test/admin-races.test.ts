@@ -71,10 +71,26 @@ describe('the last active admin', () => {
     const [a, b] = await Promise.all([seedUser({ role: 'admin' }, run), seedUser({ role: 'admin' }, run)]);
     await pool.query(`update users set role = 'user' where id = $1`, [only.id]);
     const [tokenA, tokenB] = await Promise.all([loginIn(containers[0]!, a.email), loginIn(containers[1]!, b.email)]);
-    const responses = await Promise.all([
+    // The two deletions are made to overlap: both wait on rows this test holds, and go on together when it lets go.
+    const blocker = await pool.connect();
+    await blocker.query('begin');
+    await blocker.query('select id from users where id = any($1) for update', [[a.id, b.id]]);
+    const pending = Promise.all([
       containers[0]!.invoke('delete-account', { method: 'DELETE', route: '/users/me', json: { password: PASSWORD }, bearer: tokenA.accessToken }),
       containers[1]!.invoke('delete-account', { method: 'DELETE', route: '/users/me', json: { password: PASSWORD }, bearer: tokenB.accessToken }),
     ]);
+    try {
+      for (let waited = 0; ; waited += 50) {
+        const { rows } = await pool.query(`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
+        if (rows[0].waiting >= 2) break;
+        if (waited > 30_000) throw new Error('the two deletions never both waited on the locked rows');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      await blocker.query('commit');
+      blocker.release();
+    }
+    const responses = await pending;
     expect(responses.map((response) => [response.status, response.json?.error?.code ?? null]).sort()).toEqual([
       [204, null],
       [409, 'last_admin'],

@@ -24,6 +24,9 @@ import { hashOpaqueToken, newOpaqueToken, opaqueTokenPattern, type AccessClaims 
 import {
   activeAdminsAmong,
   deleteUnverifiedByEmail,
+  findStanding,
+  keepAnAdmin,
+  lockStanding,
   deleteUserRow,
   findUserByEmail,
   findUserById,
@@ -330,21 +333,29 @@ export async function deleteAccountRows(db: Queryable, userId: string): Promise<
   return deleted;
 }
 
-/**
- * Deletes an account, rows then objects: nothing stays behind for good. The last active admin stays, as
- * the admin route and the CLI keep it: the account and every active admin are locked first, so two
- * admins deleting themselves at once run one after the other and the second is refused.
- */
+/** Deletes an account, rows then objects: nothing stays behind for good. The last active admin stays (lockForOwnDeletion). */
 export async function deleteAccount(userId: string, objects: ObjectStore): Promise<UserRow | undefined> {
   const deleted = await transaction(async (db) => {
-    const activeAdmins = await activeAdminsAmong(db, await lockTargetAndAdmins(db, userId));
-    if (activeAdmins.includes(userId) && activeAdmins.every((id) => id === userId)) {
-      throw new HttpError(409, 'last_admin', 'This is the last active admin: make another admin before deleting this account.');
-    }
+    await lockForOwnDeletion(db, userId);
     return deleteAccountRows(db, userId);
   });
   if (deleted) await cleanUpObjectsOf(userId, objects);
   return deleted;
+}
+
+/**
+ * Locks an account that deletes itself. An admin's is locked with every active admin, in id order as the
+ * admin routes lock them, so that two admins deleting themselves at once run one after the other and the
+ * second is refused (409 last_admin). Any other account locks only its own row: its deletion neither waits
+ * on nor holds up the admins' logins and refreshes. If it became an admin meanwhile, the admins are locked
+ * after it (out of order, in that rare race: Postgres then ends one side as a deadlock, retried or a 503).
+ */
+async function lockForOwnDeletion(db: Queryable, userId: string): Promise<void> {
+  if ((await findStanding(db, userId))?.role !== 'admin') {
+    const locked = await lockStanding(db, userId);
+    if (!locked || locked.role !== 'admin' || locked.disabled_at) return;
+  }
+  keepAnAdmin(await activeAdminsAmong(db, await lockTargetAndAdmins(db, userId)), userId);
 }
 
 /**

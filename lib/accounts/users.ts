@@ -4,6 +4,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { query, read, type Queryable } from '../platform/db';
+import { lastAdmin } from '../errors';
 import { lockedUntilColumn } from './login-failures';
 import type { Role } from './tokens';
 
@@ -328,6 +329,12 @@ export async function findStanding(db: Queryable, id: string): Promise<Standing 
   return rows[0];
 }
 
+/** The account's row locked for this transaction, with its role as it is now. */
+export async function lockStanding(db: Queryable, id: string): Promise<Standing | undefined> {
+  const { rows } = await db.query<Standing>('select id, role, disabled_at from users where id = $1 for update', [id]);
+  return rows[0];
+}
+
 export async function findRole(db: Queryable, id: string): Promise<{ id: string; role: Role } | undefined> {
   const { rows } = await db.query<{ id: string; role: Role }>('select id, role from users where id = $1', [id]);
   return rows[0];
@@ -352,13 +359,18 @@ export async function lockAdminsForWrite(db: Queryable, ids: string[]): Promise<
   return rows;
 }
 
-/** The CLI's variant: the target and every active admin, locked in id order; returns their ids. */
+/** The target and every active admin, locked in id order; returns their ids (the CLI, and an admin deleting their own account). */
 export async function lockTargetAndAdmins(db: Queryable, targetId: string): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
     `select id from users where id = $1 or (role = 'admin' and disabled_at is null) order by id for update`,
     [targetId],
   );
   return rows.map((row) => row.id);
+}
+
+/** The last active admin stays: refuses a change that would leave no active admin besides `targetId`. */
+export function keepAnAdmin(activeAdmins: string[], targetId: string): void {
+  if (activeAdmins.includes(targetId) && activeAdmins.every((id) => id === targetId)) throw lastAdmin();
 }
 
 /** Which of these accounts are active admins. */

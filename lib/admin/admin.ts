@@ -24,6 +24,7 @@ import {
   findRole,
   findStanding,
   findUserForAdmin,
+  keepAnAdmin,
   listUsersForAdmin,
   lockAdminsForWrite,
   lockTargetAndAdmins,
@@ -54,8 +55,6 @@ export interface AdminChanges extends ProfileChanges {
 
 type AdminRow = AdminUserRow;
 
-const lastAdmin = () =>
-  new HttpError(409, 'last_admin', 'This is the last active admin: make another admin first.');
 const nicknameTaken = () =>
   new HttpError(409, 'nickname_taken', 'This nickname is already taken.', { details: { nickname: 'is already taken' } });
 const noSuchUser = () => notFound('No user with this id.');
@@ -128,10 +127,6 @@ async function lockForWrite(db: Queryable, viewer: AccessClaims, targetId: strin
   };
 }
 
-/** The last active admin stays: refuse a change that would leave no active admin besides `targetId`. */
-function keepAnAdmin(activeAdmins: string[], targetId: string) {
-  if (activeAdmins.includes(targetId) && activeAdmins.every((id) => id === targetId)) throw lastAdmin();
-}
 
 /**
  * Revokes every session of the account. The account row is locked by the caller's transaction, so a
@@ -260,10 +255,7 @@ export async function unlockUser(context: WriteContext, id: string | undefined):
   });
 }
 
-/**
- * Checks and audits a deletion inside the transaction that deletes the account (`deleteAccount` runs
- * `within` before it deletes the row and commits both together).
- */
+/** Checks and audits a deletion inside the transaction that deletes the account (deleteUser below). */
 export async function authorizeDeletion(db: Queryable, context: WriteContext, targetId: string): Promise<UserRow> {
   const { actor, target, activeAdmins } = await lockForWrite(db, context.viewer, targetId);
   authorize(actor, 'users.delete', { id: target.id, role: target.role });
