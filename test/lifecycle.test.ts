@@ -298,6 +298,21 @@ describe('change email', () => {
     expect((await me(locked.json.accessToken)).json.email).toBe(user.email);
   });
 
+  test('signing out the session that asked voids its change of address: the owner ends an intruder\'s session, the link is refused', async () => {
+    const user = await createVerifiedUser();
+    const intruder = (await loginWith(user.email, PASSWORD)).json;
+    const theirs = uniqueEmail('signed-out');
+    expect((await request(intruder.accessToken, { newEmail: theirs, password: PASSWORD })).status).toBe(202);
+    const token = tokenOfLink(await mailMatching(theirs, /new email/i), '/auth/confirm-email');
+    const sessions = await invoke(listSessions, { method: 'GET', route: '/users/me/sessions', bearer: user.accessToken });
+    const theirSession = sessions.json.sessions.find((session: { current: boolean }) => !session.current);
+    const revoked = await invoke(revokeSession, { method: 'DELETE', route: '/users/me/sessions/{id}', pathParameters: { id: theirSession.id }, bearer: user.accessToken });
+    expect(revoked.status).toBe(204);
+    const response = await confirm(token);
+    expect({ status: response.status, code: response.json.error?.code }).toEqual({ status: 400, code: 'invalid_token' });
+    expect((await me(user.accessToken)).json.email).toBe(user.email);
+  });
+
   test('a confirmed account that registers the address first keeps it: the change link is refused', async () => {
     const user = await createVerifiedUser();
     const newEmail = uniqueEmail('race');

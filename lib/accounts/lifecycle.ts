@@ -17,7 +17,7 @@ import {
   type MailMessage,
 } from './mail';
 import { hashPassword, verifyPassword } from './passwords';
-import { revokeAllSessions, startSession, type SessionOrigin, type TokenPair } from './sessions';
+import { isSessionLive, revokeAllSessions, startSession, type SessionOrigin, type TokenPair } from './sessions';
 import { incomingPrefix, picturePrefix } from '../pictures/keys';
 import type { ObjectStore } from '../platform/storage';
 import { hashOpaqueToken, newOpaqueToken, opaqueTokenPattern, type AccessClaims } from './tokens';
@@ -257,6 +257,10 @@ export async function confirmEmailChange(token: string, mailer: Mailer): Promise
     );
     const change = rows[0];
     if (!change) return undefined;
+    // The session that asked must still be signed in: signing it out (the owner ending an intruder's session,
+    // a password change, a reset) voids its change of address, even one whose request was still in flight then.
+    // The link is used up either way.
+    if (change.session_id && !(await isSessionLive(db, change.session_id))) return undefined;
     await deleteUnverifiedByEmail(db, change.new_email);
     try {
       await db.query('savepoint change_email');

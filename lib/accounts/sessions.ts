@@ -171,6 +171,12 @@ export async function revokeSession(viewer: AccessClaims, sessionId: string): Pr
   if (!rowCount) throw missing();
 }
 
+/** Whether the session is still signed in (neither revoked nor expired). */
+export async function isSessionLive(db: Queryable, sessionId: string): Promise<boolean> {
+  const { rows } = await db.query('select 1 from sessions where id = $1 and revoked_at is null and expires_at > now()', [sessionId]);
+  return rows.length > 0;
+}
+
 /** Revokes every refresh token of a user (a disabled account's tokens must not rotate again). */
 export async function revokeRefreshTokensOf(db: Queryable, userId: string): Promise<void> {
   await db.query('update refresh_tokens set revoked_at = now() where user_id = $1 and revoked_at is null', [userId]);
