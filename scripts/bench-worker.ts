@@ -177,7 +177,7 @@ async function pictureUpload({ inputFile, user, route, runs, warmups }: PictureU
 }
 
 export interface ImageStepsResult {
-  /** libvips' load alone: decode with shrink-on-load to the largest size, orient, sRGB, raw pixels. */
+  /** loadShrunk: the header checks and one decode shrunk on load to the largest size, oriented, sRGB, raw pixels. */
   loadMs: number[];
   /** decodeToSquare: the load, then the attention analysis and the cut to the square. */
   squareMs: number[];
@@ -190,14 +190,10 @@ export interface ImageStepsResult {
 /** Where sharp's image step spends its time on one input (lib/pictures/images), step by step, in one process. */
 async function imageSteps({ inputFile, runs }: { inputFile: string; runs: number }): Promise<ImageStepsResult> {
   const bytes = await readFile(inputFile);
-  const [{ default: sharp }, { decodeToSquare, encodeSquares, renderVariants }, { config }] = await Promise.all([
-    import('sharp'),
-    import('../lib/pictures/images'),
-    import('../lib/platform/config'),
-  ]);
+  const [{ decodeToSquare, encodeSquares, loadShrunk, renderVariants }, { config }] = await Promise.all([import('../lib/pictures/images'), import('../lib/platform/config')]);
   const { maxPixels, sizes } = config().pictures;
   const largest = Math.max(...sizes);
-  const load = () => sharp(bytes, { pages: 1 }).autoOrient().resize(largest, largest, { fit: 'outside' }).toColourspace('srgb').raw().toBuffer();
+  const load = () => loadShrunk(bytes, largest, maxPixels);
   const square = await decodeToSquare(bytes, largest, maxPixels);
   const result: ImageStepsResult = { loadMs: [], squareMs: [], encodeMs: [], totalMs: [] };
   for (let run = -2; run < runs; run++) {

@@ -181,6 +181,19 @@ const WEBP_OPTIONS = { quality: 80, effort: 2 } as const;
 
 /** The decode half of renderVariants: one decode, shrunk on load, cut to the attention square (exported for the bench's breakdown). */
 export async function decodeToSquare(bytes: Uint8Array, edge: number, maxPixels: number): Promise<RawSquare> {
+  const { data, raw } = await loadShrunk(bytes, edge, maxPixels);
+  if (raw.width === raw.height) return { data, raw };
+  const square = Math.min(raw.width, raw.height);
+  const { left, top } = await attentionOffset(data, raw, square);
+  const cut = await sharp(data, { raw }).extract({ left, top, width: square, height: square }).raw().toBuffer({ resolveWithObject: true });
+  return { data: cut.data, raw: { width: cut.info.width, height: cut.info.height, channels: cut.info.channels } };
+}
+
+/**
+ * The load: header checks, then one decode shrunk on load, oriented and in sRGB, its shorter side `edge`
+ * (exported for the bench's breakdown).
+ */
+export async function loadShrunk(bytes: Uint8Array, edge: number, maxPixels: number): Promise<RawSquare> {
   // The header read decides the two common refusals by itself, whatever libvips' messages say: bytes
   // whose header does not parse are not an image, and the pixel count is ours to compare.
   // Header only, nothing decoded: no pixel limit here, the comparison below makes it.
@@ -221,12 +234,7 @@ export async function decodeToSquare(bytes: Uint8Array, edge: number, maxPixels:
     throw translateDecodeError(error, maxPixels);
   }
   const { data, info } = decoded;
-  const raw = { width: info.width, height: info.height, channels: info.channels };
-  if (raw.width === raw.height) return { data, raw };
-  const square = Math.min(raw.width, raw.height);
-  const { left, top } = await attentionOffset(data, raw, square);
-  const cut = await sharp(data, { raw }).extract({ left, top, width: square, height: square }).raw().toBuffer({ resolveWithObject: true });
-  return { data: cut.data, raw: { width: cut.info.width, height: cut.info.height, channels: cut.info.channels } };
+  return { data, raw: { width: info.width, height: info.height, channels: info.channels } };
 }
 
 /** Where sharp's attention strategy puts a square of `square` px, found on a smaller copy and scaled back. */
