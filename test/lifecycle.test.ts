@@ -18,7 +18,7 @@ import { query } from '../lib/platform/db';
 import { cleanUpObjectsOf, deleteAccount, purgeStorageLeftovers } from '../lib/accounts/lifecycle';
 import { services } from '../lib/platform/services';
 import type { ObjectStore } from '../lib/platform/storage';
-import { PASSWORD, createVerifiedUser, mailTo, uniqueEmail, verificationTokenIn } from './support/accounts';
+import { PASSWORD, createVerifiedUser, mailTo, uniqueEmail, verificationTokenIn, type TestUser } from './support/accounts';
 import { invoke } from './support/events';
 import { readMails } from '../scripts/stack/mail';
 import { fileUpload } from '../scripts/support/multipart';
@@ -285,12 +285,17 @@ describe('change email', () => {
     expect(response.json.error.code).toBe('wrong_password');
   });
 
-  test('a password change voids a pending change of address: an intruder who asked for one cannot confirm it after the owner locks them out', async () => {
-    const user = await createVerifiedUser();
+  /** Someone else signed in to the account asks to move it to their own address: the link they would confirm. */
+  const intruderAsksToMove = async (user: TestUser) => {
     const intruder = (await loginWith(user.email, PASSWORD)).json;
     const theirs = uniqueEmail('intruder');
     expect((await request(intruder.accessToken, { newEmail: theirs, password: PASSWORD })).status).toBe(202);
-    const token = tokenOfLink(await mailMatching(theirs, /new email/i), '/auth/confirm-email');
+    return tokenOfLink(await mailMatching(theirs, /new email/i), '/auth/confirm-email');
+  };
+
+  test('a password change voids a pending change of address: an intruder who asked for one cannot confirm it after the owner locks them out', async () => {
+    const user = await createVerifiedUser();
+    const token = await intruderAsksToMove(user);
     const locked = await invoke(changePassword, { method: 'POST', route: '/users/me/password', bearer: user.accessToken, json: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD } });
     expect(locked.status).toBe(200);
     const response = await confirm(token);
@@ -300,10 +305,7 @@ describe('change email', () => {
 
   test('signing out the session that asked voids its change of address: the owner ends an intruder\'s session, the link is refused', async () => {
     const user = await createVerifiedUser();
-    const intruder = (await loginWith(user.email, PASSWORD)).json;
-    const theirs = uniqueEmail('signed-out');
-    expect((await request(intruder.accessToken, { newEmail: theirs, password: PASSWORD })).status).toBe(202);
-    const token = tokenOfLink(await mailMatching(theirs, /new email/i), '/auth/confirm-email');
+    const token = await intruderAsksToMove(user);
     const sessions = await invoke(listSessions, { method: 'GET', route: '/users/me/sessions', bearer: user.accessToken });
     const theirSession = sessions.json.sessions.find((session: { current: boolean }) => !session.current);
     const revoked = await invoke(revokeSession, { method: 'DELETE', route: '/users/me/sessions/{id}', pathParameters: { id: theirSession.id }, bearer: user.accessToken });
