@@ -1,7 +1,7 @@
 import { config } from '../lib/platform/config';
 import { notFound } from '../lib/errors';
 import { endpoint, redirect } from '../lib/http/endpoint';
-import { urlSigningWindow } from '../lib/accounts/profiles';
+import { isShownTo, urlSigningWindow } from '../lib/accounts/profiles';
 import { pictureKey } from '../lib/pictures/keys';
 import { pictureSizeQuery } from '../lib/http/schemas';
 import { services } from '../lib/platform/services';
@@ -14,10 +14,10 @@ const sizeQuery = pictureSizeQuery(sizes);
 // GET /users/{id}/picture?size=200 — 302 to a presigned URL (the default avatar when there is no picture).
 // GET /users/me/picture — the same for the caller of the Bearer token (401 without one).
 export const handler = endpoint({ query: sizeQuery }, async ({ pathParameters, query, headers }) => {
-  const id = pathParameters.id ?? (await authenticate(headers)).userId;
+  const viewerId = pathParameters.id === undefined ? (await authenticate(headers)).userId : undefined;
+  const id = pathParameters.id ?? viewerId!;
   const user = isUuid(id) ? await findUserById(id) : undefined;
-  // As GET /users/{id}: an unconfirmed registration may be anyone's, and nothing of it (not even that it exists) shows.
-  if (!user || (pathParameters.id !== undefined && !user.email_verified_at)) throw notFound('No user with this id.');
+  if (!user || !isShownTo(user, viewerId)) throw notFound('No user with this id.');
   const { signedAt, expiresAt } = urlSigningWindow(urlTtl);
   const url = await services.objects.presignGet(pictureKey(user.id, user.picture_id, query.size), urlTtl, signedAt);
   // A cached redirect must never outlive the URL it points to: at most until it expires, at most half the TTL.

@@ -8,7 +8,7 @@ import { database, db as pooled, query, read, transaction, isUniqueViolation, ty
 import { HttpError, notFound, unauthorized } from '../errors';
 import { accountExistsMail, verificationMail, type Mailer } from './mail';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
-import { mayReadEmail, toProfile, type Profile } from './profiles';
+import { isShownTo, mayReadEmail, toProfile, type Profile } from './profiles';
 import { password as passwordSchema, type profileChangesBody, type registerBody } from '../http/schemas';
 import { startSession, type SessionOrigin, type TokenPair } from './sessions';
 import { createPasswordResetLink } from './lifecycle';
@@ -328,8 +328,7 @@ export async function getProfile(viewer: AccessClaims, id: string, objects: UrlS
   if (!isUuid(userId)) throw notFound('No user with this id.');
   const user = await findUserById(userId);
   if (!user) throw id === 'me' ? unauthorized('The account of this token no longer exists.', 'The account no longer exists') : notFound('No user with this id.');
-  // An unconfirmed registration may be anyone's: nothing of it is shown until its mailbox is confirmed.
-  if (!user.email_verified_at && user.id !== viewer.userId) throw notFound('No user with this id.');
+  if (!isShownTo(user, viewer.userId)) throw notFound('No user with this id.');
   return toProfile(user, objects, { includeEmail: mayReadEmail(viewer, user.id) });
 }
 

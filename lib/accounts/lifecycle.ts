@@ -22,16 +22,15 @@ import { incomingPrefix, picturePrefix } from '../pictures/keys';
 import type { ObjectStore } from '../platform/storage';
 import { hashOpaqueToken, newOpaqueToken, opaqueTokenPattern, type AccessClaims } from './tokens';
 import {
-  activeAdminsAmong,
+  activeAdminIds,
   deleteUnverifiedByEmail,
   findStanding,
   keepAnAdmin,
-  lockStanding,
+  lockAdminsForWrite,
   deleteUserRow,
   findUserByEmail,
   findUserById,
   lockAccount,
-  lockTargetAndAdmins,
   setPassword,
   setPasswordProvingMailbox,
   setVerifiedEmail,
@@ -187,10 +186,10 @@ export async function changePassword(viewer: AccessClaims, currentPassword: stri
   const passwordHash = await hashPassword(newPassword, config().passwordHashing);
   return transaction(async (db) => {
     if (!(await setPassword(db, user.id, passwordHash))) throw accountGone();
+    // Ending the other sessions also voids their pending changes of address (confirmEmailChange needs the
+    // session that asked): a password change is how an owner locks an intruder out.
     await revokeAllSessions(user.id, {}, db);
-    // A pending email change goes too: a password change is how an owner locks an intruder out, and an
-    // intruder's change of address, confirmed afterwards, would hand them the account back.
-    await voidPendingTokens(db, user.id, ['password_reset_tokens', 'email_change_tokens']);
+    await voidPendingTokens(db, user.id, ['password_reset_tokens']);
     return startSession(user, origin, db);
   });
 }
@@ -356,10 +355,10 @@ export async function deleteAccount(userId: string, objects: ObjectStore): Promi
  */
 async function lockForOwnDeletion(db: Queryable, userId: string): Promise<void> {
   if ((await findStanding(db, userId))?.role !== 'admin') {
-    const locked = await lockStanding(db, userId);
+    const locked = await lockAccount(db, userId);
     if (!locked || locked.role !== 'admin' || locked.disabled_at) return;
   }
-  keepAnAdmin(await activeAdminsAmong(db, await lockTargetAndAdmins(db, userId)), userId);
+  keepAnAdmin(activeAdminIds(await lockAdminsForWrite(db, [userId])), userId);
 }
 
 /**

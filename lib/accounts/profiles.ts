@@ -45,6 +45,10 @@ export function urlSigningWindow(urlTtl: number, now = Date.now()): { signedAt: 
   return { signedAt: new Date(signedAtMs), expiresAt: new Date(signedAtMs + urlTtl * 1000) };
 }
 
+/** An unconfirmed registration may be anyone's: nothing of it shows, not even that it exists, but to its own account. */
+export const isShownTo = (user: Pick<UserRow, 'id' | 'email_verified_at'>, viewerId: string | undefined): boolean =>
+  user.email_verified_at !== null || user.id === viewerId;
+
 /** Presigned URLs of every variant (the default avatar when the user has no picture). */
 export async function pictureOf(user: Pick<UserRow, 'id' | 'picture_id'>, objects: UrlSigner): Promise<Picture> {
   const { sizes, urlTtl } = config().pictures;

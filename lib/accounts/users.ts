@@ -214,8 +214,8 @@ export async function setPassword(db: Queryable, userId: string, passwordHash: s
  * first would deadlock a reset against a confirmation racing it (each holding its token, waiting for the
  * other's). Returns the row's email, or undefined when the account is gone.
  */
-export async function lockAccount(db: Queryable, userId: string): Promise<{ email: string } | undefined> {
-  const { rows } = await db.query<{ email: string }>('select email from users where id = $1 for update', [userId]);
+export async function lockAccount(db: Queryable, userId: string): Promise<{ email: string; role: Role; disabled_at: Date | null } | undefined> {
+  const { rows } = await db.query<{ email: string; role: Role; disabled_at: Date | null }>('select email, role, disabled_at from users where id = $1 for update', [userId]);
   return rows[0];
 }
 
@@ -329,12 +329,6 @@ export async function findStanding(db: Queryable, id: string): Promise<Standing 
   return rows[0];
 }
 
-/** The account's row locked for this transaction, with its role as it is now. */
-export async function lockStanding(db: Queryable, id: string): Promise<Standing | undefined> {
-  const { rows } = await db.query<Standing>('select id, role, disabled_at from users where id = $1 for update', [id]);
-  return rows[0];
-}
-
 export async function findRole(db: Queryable, id: string): Promise<{ id: string; role: Role } | undefined> {
   const { rows } = await db.query<{ id: string; role: Role }>('select id, role from users where id = $1', [id]);
   return rows[0];
@@ -359,7 +353,7 @@ export async function lockAdminsForWrite(db: Queryable, ids: string[]): Promise<
   return rows;
 }
 
-/** The target and every active admin, locked in id order; returns their ids (the CLI, and an admin deleting their own account). */
+/** The CLI's variant: the target and every active admin, locked in id order; returns their ids. */
 export async function lockTargetAndAdmins(db: Queryable, targetId: string): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
     `select id from users where id = $1 or (role = 'admin' and disabled_at is null) order by id for update`,
@@ -367,6 +361,9 @@ export async function lockTargetAndAdmins(db: Queryable, targetId: string): Prom
   );
   return rows.map((row) => row.id);
 }
+
+/** The active admins among rows that lockAdminsForWrite returned. */
+export const activeAdminIds = (rows: Standing[]): string[] => rows.filter((row) => row.role === 'admin' && !row.disabled_at).map((row) => row.id);
 
 /** The last active admin stays: refuses a change that would leave no active admin besides `targetId`. */
 export function keepAnAdmin(activeAdmins: string[], targetId: string): void {

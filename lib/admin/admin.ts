@@ -19,6 +19,7 @@ import { toProfile, type Profile } from '../accounts/profiles';
 import type { ObjectStore } from '../platform/storage';
 import { isUuid, type AccessClaims, type Role } from '../accounts/tokens';
 import {
+  activeAdminIds,
   activeAdminsAmong,
   findIdByEmail,
   findRole,
@@ -123,7 +124,7 @@ async function lockForWrite(db: Queryable, viewer: AccessClaims, targetId: strin
   return {
     actor: { id: actorRow.id, role: actorRow.role },
     target,
-    activeAdmins: rows.filter((row) => row.role === 'admin' && !row.disabled_at).map((row) => row.id),
+    activeAdmins: activeAdminIds(rows),
   };
 }
 

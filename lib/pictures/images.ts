@@ -136,7 +136,8 @@ export async function renderDefaultAvatar(sizes: readonly number[]): Promise<Map
   return new Map(checked.map((size, index) => [size, rendered[index]!]));
 }
 
-export interface RawSquare {
+/** Raw pixels as sharp hands them over: a decoded image, or the square cut from it. */
+export interface RawImage {
   data: Buffer;
   raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 };
 }
@@ -180,7 +181,7 @@ const ATTENTION_SCALE = 4;
 const WEBP_OPTIONS = { quality: 80, effort: 2 } as const;
 
 /** The decode half of renderVariants: one decode, shrunk on load, cut to the attention square (exported for the bench's breakdown). */
-export async function decodeToSquare(bytes: Uint8Array, edge: number, maxPixels: number): Promise<RawSquare> {
+export async function decodeToSquare(bytes: Uint8Array, edge: number, maxPixels: number): Promise<RawImage> {
   const { data, raw } = await loadShrunk(bytes, edge, maxPixels);
   if (raw.width === raw.height) return { data, raw };
   const square = Math.min(raw.width, raw.height);
@@ -193,7 +194,7 @@ export async function decodeToSquare(bytes: Uint8Array, edge: number, maxPixels:
  * The load: header checks, then one decode shrunk on load, oriented and in sRGB, its shorter side `edge`
  * (exported for the bench's breakdown).
  */
-export async function loadShrunk(bytes: Uint8Array, edge: number, maxPixels: number): Promise<RawSquare> {
+export async function loadShrunk(bytes: Uint8Array, edge: number, maxPixels: number): Promise<RawImage> {
   // The header read decides the two common refusals by itself, whatever libvips' messages say: bytes
   // whose header does not parse are not an image, and the pixel count is ours to compare.
   // Header only, nothing decoded: no pixel limit here, the comparison below makes it.
@@ -238,7 +239,7 @@ export async function loadShrunk(bytes: Uint8Array, edge: number, maxPixels: num
 }
 
 /** Where sharp's attention strategy puts a square of `square` px, found on a smaller copy and scaled back. */
-async function attentionOffset(data: Buffer, raw: RawSquare['raw'], square: number): Promise<{ left: number; top: number }> {
+async function attentionOffset(data: Buffer, raw: RawImage['raw'], square: number): Promise<{ left: number; top: number }> {
   const small = (value: number) => Math.max(1, Math.round(value / ATTENTION_SCALE));
   const reduced = await sharp(data, { raw }).resize(small(raw.width), small(raw.height), { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
   const edge = Math.min(reduced.info.width, reduced.info.height);
@@ -257,7 +258,7 @@ async function attentionOffset(data: Buffer, raw: RawSquare['raw'], square: numb
 }
 
 /** The encode half of renderVariants: one WebP per size from the square (exported for the bench's breakdown). */
-export async function encodeSquares(square: RawSquare, sizes: number[], onVariant?: VariantListener, signal?: AbortSignal): Promise<Map<number, Buffer>> {
+export async function encodeSquares(square: RawImage, sizes: number[], onVariant?: VariantListener, signal?: AbortSignal): Promise<Map<number, Buffer>> {
   // allSettled: no variant may reach onVariant after this function has failed (its caller cleans up then).
   const encoded = await Promise.allSettled(
     sizes.map(async (size) => {
