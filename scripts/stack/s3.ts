@@ -29,6 +29,10 @@ export interface RunningS3 {
   stop(): Promise<void>;
 }
 
+interface S3rverStore {
+  deleteObject(bucket: string, key: string): Promise<void>;
+}
+
 type S3rverCtor = new (options: {
   silent: boolean;
   directory: string;
@@ -36,7 +40,28 @@ type S3rverCtor = new (options: {
 }) => {
   callback(): RequestListener;
   configureBuckets(): Promise<void>;
+  store: S3rverStore;
 };
+
+/**
+ * s3rver 3.7.1 (the latest) unlinks an object's files, then removes the directories its key leaves empty
+ * with an unguarded readdir and rmdir. Two deletions under one prefix race there (jamhall/s3rver#788, its fix
+ * #789 never merged): one answers 500 although its object is gone, and the SDK retries after a backoff. Every
+ * replaced picture's 3 keys share a prefix, so each such delete took 20-50 ms instead of 3 ms, in dev and in
+ * the bench. The object is gone once the unlinks are done; a directory that vanished (ENOENT) or gained an
+ * object meanwhile (ENOTEMPTY) is the other request's business.
+ */
+function tolerateCleanupRace(store: S3rverStore) {
+  const deleteObject = store.deleteObject.bind(store);
+  store.deleteObject = async (bucket, key) => {
+    try {
+      await deleteObject(bucket, key);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTEMPTY') throw error;
+    }
+  };
+}
 
 // s3rver ships no types.
 const require = createRequire(import.meta.url);
@@ -52,6 +77,7 @@ export async function startS3(opts: StartS3Options): Promise<RunningS3> {
     directory,
     configureBuckets: (opts.browserBuckets ?? []).map((name) => ({ name, configs: [BROWSER_UPLOAD_CORS] })),
   });
+  tolerateCleanupRace(s3rver.store);
   await s3rver.configureBuckets();
   const server = createHttpServer(s3rver.callback());
   const port = await listen(server, opts.port ?? 0, server);
