@@ -185,17 +185,19 @@ export interface ImageStepsResult {
   encodeMs: number[];
   /** renderVariants: the whole image step. */
   totalMs: number[];
+  /** The libwebp effort the variants are encoded at (WEBP_OPTIONS). */
+  webpEffort: number;
 }
 
 /** Where sharp's image step spends its time on one input (lib/pictures/images), step by step, in one process. */
 async function imageSteps({ inputFile, runs }: { inputFile: string; runs: number }): Promise<ImageStepsResult> {
   const bytes = await readFile(inputFile);
-  const [{ decodeToSquare, encodeSquares, loadShrunk, renderVariants }, { config }] = await Promise.all([import('../lib/pictures/images'), import('../lib/platform/config')]);
+  const [{ decodeToSquare, encodeSquares, loadShrunk, renderVariants, WEBP_OPTIONS }, { config }] = await Promise.all([import('../lib/pictures/images'), import('../lib/platform/config')]);
   const { maxPixels, sizes } = config().pictures;
   const largest = Math.max(...sizes);
   const load = () => loadShrunk(bytes, largest, maxPixels);
   const square = await decodeToSquare(bytes, largest, maxPixels);
-  const result: ImageStepsResult = { loadMs: [], squareMs: [], encodeMs: [], totalMs: [] };
+  const result: ImageStepsResult = { loadMs: [], squareMs: [], encodeMs: [], totalMs: [], webpEffort: WEBP_OPTIONS.effort };
   for (let run = -2; run < runs; run++) {
     const times = [await timed(load), await timed(() => decodeToSquare(bytes, largest, maxPixels)), await timed(() => encodeSquares(square, sizes)), await timed(() => renderVariants(bytes, { maxPixels, sizes }))];
     if (run < 0) continue;

@@ -69,6 +69,7 @@ export async function benchPictures(context: BenchContext) {
   const pillowRows: string[][] = [];
   /** Where the 12 MP JPEG's image step goes, sharp and Pillow side by side. */
   const stepRows: string[][] = [];
+  let webpEffort: number | undefined;
   const pillow = await findPillow();
   const inputDir = await mkdtemp(path.join(tmpdir(), 'portrait-bench-inputs-'));
   try {
@@ -119,6 +120,7 @@ export async function benchPictures(context: BenchContext) {
         const { stdout: decodeOut } = await promisify(execFile)(pillow, [PILLOW_SCRIPT, inputFile, String(PILLOW_RUNS), '64,200,512', 'decode']);
         const load = median(steps.loadMs);
         const square = median(steps.squareMs);
+        webpEffort = steps.webpEffort;
         stepRows.push(
           ['JPEG load: sharp shrink-on-load decode + reduce to 512 px, sRGB, raw; Pillow draft decode only', ms(load), ms(Number(decodeOut.trim()))],
           ['attention analysis and cut to the square (derived: decodeToSquare − load)', ms(square - load), '(centre fit)'],
@@ -171,7 +173,7 @@ export async function benchPictures(context: BenchContext) {
     if (stepRows.length) {
       console.log(`\nWhere the 12 MP JPEG's image step goes (medians of ${PILLOW_RUNS}, ms; each step timed on its own, one derived):\n`);
       console.log(table(['step', 'sharp', 'Pillow'], stepRows));
-      console.log('\nPillow\'s WebP saves use its default method 4; sharp encodes at effort 2 (lib/pictures/images WEBP_OPTIONS).');
+      console.log(`\nPillow's WebP saves use its default method 4; sharp encodes at effort ${webpEffort} (lib/pictures/images WEBP_OPTIONS).`);
     }
     console.log('');
   } else {

@@ -1,7 +1,9 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import sharp from 'sharp';
 import { HttpError } from '../lib/errors';
-import { detectImageType, processPicture, renderDefaultAvatar, renderVariants, translateDecodeError } from '../lib/pictures/images';
+import { attentionCrop } from '../lib/pictures/attention';
+import { isSrgbProfile } from '../lib/pictures/icc';
+import { detectImageType, loadShrunk, processPicture, renderDefaultAvatar, renderVariants, translateDecodeError } from '../lib/pictures/images';
 import * as fixtures from '../scripts/support/images';
 
 const SIZES = [64, 200, 512];
@@ -325,5 +327,132 @@ describe('renderDefaultAvatar', () => {
     const [head] = await fixtures.pixelAt(avatar, 128, 100);
     expect(background).toBeGreaterThan(200);
     expect(head).toBeLessThan(160);
+  });
+});
+
+describe('isSrgbProfile', () => {
+  const profileOf = async (profile: string) =>
+    (await sharp(await fixtures.smallJpeg()).withIccProfile(profile).jpeg().toBuffer().then((jpeg) => sharp(jpeg).metadata())).icc!;
+
+  test("vouches for the sRGB profile sharp tags its output with", async () => {
+    expect(isSrgbProfile(await profileOf('srgb'))).toBe(true);
+  });
+
+  test('refuses Display P3 and CMYK profiles, whose transform changes pixels', async () => {
+    expect([isSrgbProfile(await profileOf('p3')), isSrgbProfile(await profileOf('cmyk'))]).toEqual([false, false]);
+  });
+
+  test('refuses sRGB primaries with a plain 2.2 gamma, which some profiles call sRGB', async () => {
+    const profile = Buffer.from(await profileOf('srgb'));
+    const tags = profile.readUInt32BE(128);
+    let rewritten = 0;
+    for (let index = 0; index < tags; index++) {
+      const entry = 132 + index * 12;
+      if (!['rTRC', 'gTRC', 'bTRC'].includes(profile.toString('latin1', entry, entry + 4))) continue;
+      const offset = profile.readUInt32BE(entry + 4);
+      expect(profile.toString('latin1', offset, offset + 4)).toBe('para');
+      profile.writeUInt16BE(0, offset + 8); // function type 0: Y = X^g
+      profile.writeInt32BE(Math.round(2.2 * 65536), offset + 12);
+      rewritten++;
+    }
+
+    expect(rewritten).toBe(3);
+    expect(isSrgbProfile(profile)).toBe(false);
+  });
+
+  test('refuses a cut or missing profile instead of throwing', async () => {
+    const profile = await profileOf('srgb');
+    expect([isSrgbProfile(profile.subarray(0, 200)), isSrgbProfile(profile.subarray(0, 100)), isSrgbProfile(undefined)]).toEqual([false, false, false]);
+  });
+});
+
+describe('colour management', () => {
+  test('an sRGB-tagged photo loads as it does through the colour transform (the skipped transform changes nothing beyond rounding)', async () => {
+    const photo = await sharp(await fixtures.noisyJpeg(1200, 900)).withIccProfile('srgb').jpeg().toBuffer();
+    expect(isSrgbProfile((await sharp(photo).metadata()).icc)).toBe(true);
+
+    const skipped = await loadShrunk(photo, 512, OPTIONS.maxPixels);
+    const transformed = await sharp(photo).resize(512, 512, { fit: 'outside' }).toColourspace('srgb').raw().toBuffer();
+
+    expect(skipped.data.length).toBe(transformed.length);
+    let largest = 0;
+    for (let index = 0; index < transformed.length; index++) largest = Math.max(largest, Math.abs(skipped.data[index]! - transformed[index]!));
+    expect(largest).toBeLessThanOrEqual(2);
+  });
+
+  test('a Display P3 photo is still converted to sRGB', async () => {
+    const orange = [200, 100, 50] as const;
+    // sharp converts the sRGB pixels into P3 numbers and tags them: read without the profile, they differ.
+    const p3 = await sharp(await fixtures.smallJpeg(320, 240, orange)).withIccProfile('p3').jpeg({ quality: 95 }).toBuffer();
+    const untransformed = await sharp(p3, { ignoreIcc: true }).raw().toBuffer();
+    expect(fixtures.isNear([...untransformed.subarray(0, 3)], orange, 6)).toBe(false);
+
+    const variant = (await renderVariants(p3, OPTIONS)).get(64)!;
+
+    expect(fixtures.isNear(await fixtures.pixelAt(variant, 32, 32), orange, 6)).toBe(true);
+  });
+});
+
+describe('attentionCrop', () => {
+  /** A noisy gradient with one feature (skin disc, checkerboard or red disc) at a place drawn from `seed`. */
+  function scene(seed: number, width: number, height: number, channels: 3 | 4) {
+    let state = seed;
+    const random = () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const data = new Uint8ClampedArray(width * height * channels);
+    const [red, green, blue] = [random() * 235 + 10, random() * 235 + 10, random() * 235 + 10];
+    const [featureX, featureY, radius] = [random() * width, random() * height, Math.min(width, height) * (0.05 + random() * 0.15)];
+    const feature = [[224, 172, 140], undefined, [230, 20, 30]][seed % 3];
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const at = (y * width + x) * channels;
+        const inside = (x - featureX) ** 2 + (y - featureY) ** 2 < radius ** 2;
+        const checker = ((x >> 3) + (y >> 3)) & 1 ? 255 : 0;
+        const noise = (random() - 0.5) * 20;
+        const shade = 0.7 + (0.3 * y) / height;
+        data[at] = inside ? (feature?.[0] ?? checker) : red * (0.7 + (0.3 * x) / width) + noise;
+        data[at + 1] = inside ? (feature?.[1] ?? checker) : green * shade + noise;
+        data[at + 2] = inside ? (feature?.[2] ?? checker) : blue * shade + noise;
+        if (channels === 4) data[at + 3] = inside || x < width / 2 ? 255 : 40;
+      }
+    }
+    return { data: Buffer.from(data.buffer), raw: { width, height, channels } };
+  }
+
+  test("frames as sharp's attention strategy does, within one cell of its 32×32 analysis grid", async () => {
+    const differences: number[] = [];
+    for (let seed = 1; seed <= 16; seed++) {
+      // The loaded image's shorter side is the largest variant's edge (512 in production; 256 keeps this quick).
+      const long = Math.round(256 * (1.02 + ((seed * 397) % 700) / 256));
+      const image = seed % 2 ? scene(seed, 256, long, seed % 4 === 3 ? 4 : 3) : scene(seed, long, 256, 3);
+      const side = Math.min(image.raw.width, image.raw.height);
+      const { info } = await sharp(image.data, { raw: image.raw })
+        .resize(side, side, { fit: 'cover', position: sharp.strategy.attention })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+
+      const ours = await attentionCrop(image, side, side);
+
+      const cell = Math.max(image.raw.width, image.raw.height) / 32;
+      differences.push(Math.max(Math.abs(ours.left + (info.cropOffsetLeft ?? 0)), Math.abs(ours.top + (info.cropOffsetTop ?? 0))) / cell);
+    }
+    expect(Math.max(...differences)).toBeLessThanOrEqual(1.01);
+    expect(differences.filter((difference) => difference === 0).length).toBeGreaterThanOrEqual(14);
+  });
+
+  test('ignores what transparency hides: a face-coloured disc at alpha 0 does not draw the crop', async () => {
+    // Flat grey above; below, invisible: a skin disc and a checkerboard, both at alpha 0.
+    const [width, height] = [256, 768];
+    const data = Buffer.alloc(width * height * 4);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const checker = ((x >> 3) + (y >> 3)) & 1 ? 255 : 0;
+        const hidden = Math.hypot(x - 128, y - 600) < 100 ? [224, 172, 140, 0] : [checker, checker, checker, 0];
+        data.set(y < 384 ? [128, 128, 128, 255] : hidden, (y * width + x) * 4);
+      }
+    }
+
+    const { top } = await attentionCrop({ data, raw: { width, height, channels: 4 } }, 256, 256);
+
+    expect(top + 256).toBeLessThanOrEqual(400);
   });
 });
