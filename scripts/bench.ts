@@ -158,7 +158,8 @@ export async function benchPictures(context: BenchContext) {
   console.log('\nupload = multipart: upload-picture on a multipart event (parse, sniff, render, 3 puts, commit, delete replaced);');
   console.log('  direct: confirm-picture on an object already in the bucket (get, the same pipeline, delete the raw upload)');
   console.log('CPU = user + system time of the process during the upload call (libvips threads included); RSS in upload =');
-  console.log('  the highest RSS sampled every 2 ms during the calls; peak RSS = the measuring process\'s lifetime peak (its input is built in another)');
+  console.log('  the highest RSS sampled every 2 ms during as many further calls (not the timed ones: sampling costs the handler\'s');
+  console.log('  event loop ~1 ms per call); peak RSS = the measuring process\'s lifetime peak (its input is built in another)');
   console.log('sharp alone = renderVariants on the same bytes in the same process');
   console.log('3 puts, delete = the storage calls of one upload on their own, after it: the variants put in parallel, then');
   console.log('  DeleteObjects of their 3 keys, which is what an upload waits for after its commit (the replaced picture\'s');

@@ -4,6 +4,7 @@ import { replacePicture } from '../lib/pictures/pipeline';
 import { serviceUnavailable } from '../lib/errors';
 import { s3Store, type ObjectStore } from '../lib/platform/storage';
 import { createVerifiedUser } from './support/accounts';
+import { findUserById } from '../lib/accounts/users';
 import { smallJpeg } from '../scripts/support/images';
 
 const keysUnder = async (prefix: string) => (await s3Store.list(prefix)).map((object) => object.key).sort();
@@ -30,14 +31,39 @@ describe('replacePicture when storing fails part-way (real s3rver behind a wrapp
     expect(await keysUnder(`pictures/${user.id}/`)).toEqual([]);
   });
 
-  test('the user keeps the picture they had', async () => {
+  test('the user keeps the picture they had: its objects, and the row, whose update rolled back', async () => {
     const user = await createVerifiedUser();
-    await replacePicture(user.id, await smallJpeg(), s3Store);
+    const { picture_id: pictureBefore } = await replacePicture(user.id, await smallJpeg(), s3Store);
     const before = await keysUnder(`pictures/${user.id}/`);
     await expect(replacePicture(user.id, await smallJpeg(), storeFailingOnePut())).rejects.toMatchObject({ status: 503 });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await keysUnder(`pictures/${user.id}/`)).toEqual(before);
     expect(before).toHaveLength(3);
+    expect((await findUserById(user.id))?.picture_id).toBe(pictureBefore);
+  });
+
+  test('while the puts are in flight, readers see the old picture: the new id commits only after its objects landed', async () => {
+    const user = await createVerifiedUser();
+    const { picture_id: pictureBefore } = await replacePicture(user.id, await smallJpeg(), s3Store);
+    let landed = 0;
+    const slowStore: ObjectStore = {
+      ...s3Store,
+      async put(key, body, contentType) {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        await s3Store.put(key, body, contentType);
+        landed += 1;
+      },
+    };
+
+    const upload = replacePicture(user.id, await smallJpeg(), slowStore);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const duringPuts = await findUserById(user.id);
+    const { picture_id: pictureAfter } = await upload;
+
+    expect(landed).toBe(3);
+    expect(duringPuts?.picture_id).toBe(pictureBefore);
+    expect(pictureAfter).not.toBe(pictureBefore);
+    expect((await findUserById(user.id))?.picture_id).toBe(pictureAfter);
   });
 
   test('a picture for a user that does not exist is 404 and leaves nothing', async () => {

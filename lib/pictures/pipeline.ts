@@ -50,13 +50,17 @@ export async function replacePicture(
   let user: (UserRow & { previous_picture_id: string | null }) | undefined;
   try {
     await processPicture(bytes, { maxPixels, sizes, signal }, store);
-    const failed = (await Promise.all(puts)).find((put) => 'error' in put);
-    if (failed) throw failed.error;
-    // A request answered 503 while its puts ran commits nothing (the transaction checks again before COMMIT).
-    stopIfAborted(signal);
+    // The transaction's first round trips (BEGIN, the checks, the UPDATE) overlap the puts still in flight; it
+    // commits only once every put has landed, and rolls back if one failed, so no reader ever sees the new id
+    // before its objects exist. The row stays locked for the puts' last milliseconds.
     user = await transaction(async (db) => {
       await within?.(db, pictureId);
-      return setPictureId(db, userId, pictureId);
+      const updated = await setPictureId(db, userId, pictureId);
+      const failed = (await Promise.all(puts)).find((put) => 'error' in put);
+      if (failed) throw failed.error;
+      // A request answered 503 while its puts ran commits nothing (the transaction checks again before COMMIT).
+      stopIfAborted(signal);
+      return updated;
     });
     if (!user) throw notFound('No user with this id.');
   } catch (error) {
