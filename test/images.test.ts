@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import sharp from 'sharp';
 import { HttpError } from '../lib/errors';
 import { attentionCrop } from '../lib/pictures/attention';
-import { isSrgbProfile } from '../lib/pictures/icc';
+import { isSrgbProfile, srgbToLinear } from '../lib/pictures/icc';
 import { detectImageType, loadShrunk, processPicture, renderDefaultAvatar, renderVariants, translateDecodeError } from '../lib/pictures/images';
 import * as fixtures from '../scripts/support/images';
 
@@ -357,6 +357,29 @@ describe('isSrgbProfile', () => {
     }
 
     expect(rewritten).toBe(3);
+    expect(isSrgbProfile(profile)).toBe(false);
+  });
+
+  test("vouches for sRGB whose tone curves are 1024-entry tables (HP's sRGB IEC61966-2.1 is built so)", async () => {
+    const original = await profileOf('srgb');
+    const entries = 1024;
+    const curve = Buffer.alloc(12 + entries * 2);
+    curve.write('curv', 0, 'latin1');
+    curve.writeUInt32BE(entries, 8);
+    for (let index = 0; index < entries; index++) curve.writeUInt16BE(Math.round(srgbToLinear(index / (entries - 1)) * 65535), 12 + index * 2);
+    const profile = Buffer.concat([original, Buffer.alloc((4 - (original.length % 4)) % 4), curve]);
+    const curveOffset = profile.length - curve.length;
+    profile.writeUInt32BE(profile.length, 0);
+    for (let index = 0; index < profile.readUInt32BE(128); index++) {
+      const entry = 132 + index * 12;
+      if (!['rTRC', 'gTRC', 'bTRC'].includes(profile.toString('latin1', entry, entry + 4))) continue;
+      profile.writeUInt32BE(curveOffset, entry + 4);
+      profile.writeUInt32BE(curve.length, entry + 8);
+    }
+
+    expect(isSrgbProfile(profile)).toBe(true);
+    // The same table bent by a 2.2 gamma is not sRGB.
+    for (let index = 0; index < entries; index++) profile.writeUInt16BE(Math.round((index / (entries - 1)) ** 2.2 * 65535), curveOffset + 12 + index * 2);
     expect(isSrgbProfile(profile)).toBe(false);
   });
 

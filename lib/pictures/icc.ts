@@ -96,12 +96,13 @@ function readToneCurve(view: DataView, text: (offset: number) => string, tag: Ta
       const gamma = view.getUint16(tag.offset + 12) / 256;
       return (value) => value ** gamma;
     }
-    const table = Array.from({ length: entries }, (_, index) => view.getUint16(tag.offset + 12 + index * 2) / 65535);
+    // Read in place at the sample points: a hostile profile's table may be as long as the upload.
+    const entry = (index: number) => view.getUint16(tag.offset + 12 + index * 2) / 65535;
     return (value) => {
       const position = value * (entries - 1);
       const below = Math.floor(position);
       const above = Math.min(below + 1, entries - 1);
-      return table[below]! + (table[above]! - table[below]!) * (position - below);
+      return entry(below) + (entry(above) - entry(below)) * (position - below);
     };
   }
   if (type === 'para') {
