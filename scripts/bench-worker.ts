@@ -90,6 +90,8 @@ export interface PictureUploadResult {
   uploadRssGrowthMiB: number;
   /** The highest RSS sampled during the upload calls: what the function's memory must hold. */
   uploadRssPeakMiB: number;
+  /** The largest variant's edge (PICTURE_SIZES): every decode holds at least that square of raw pixels. */
+  largestSize: number;
 }
 
 /**
@@ -178,6 +180,7 @@ async function pictureUpload({ inputFile, user, route, runs, warmups }: PictureU
     peakRssMiB: peakRssMiB(),
     uploadRssGrowthMiB: mib(uploadRssGrowth),
     uploadRssPeakMiB: mib(uploadRssPeak),
+    largestSize: Math.max(...sizes),
   };
 }
 

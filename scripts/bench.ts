@@ -70,6 +70,7 @@ export async function benchPictures(context: BenchContext) {
   /** Where the 12 MP JPEG's image step goes, sharp and Pillow side by side. */
   const stepRows: string[][] = [];
   let webpEffort: number | undefined;
+  let largestSize: number | undefined;
   const pillow = await findPillow();
   const inputDir = await mkdtemp(path.join(tmpdir(), 'portrait-bench-inputs-'));
   try {
@@ -97,6 +98,7 @@ export async function benchPictures(context: BenchContext) {
     }
     // The event's base64 body is already in memory before each call, as in Lambda; what counts is what the upload adds.
     const rssOverFile = (result.uploadRssGrowthMiB * 1024 * 1024) / result.bytes;
+    largestSize = result.largestSize;
     const limit = UPLOAD_OVERHEAD_LIMITS[input];
     if (limit) {
       context.target({ name: `upload-picture vs sharp alone, ${label}`, limit: `≤ ×${limit}`, actual: `×${ratio.toFixed(2)}`, met: ratio <= limit });
@@ -167,6 +169,12 @@ export async function benchPictures(context: BenchContext) {
   console.log('ratio less delete = (median upload − median delete) ÷ sharp alone, derived, not measured: what the rest of the');
   console.log('  path costs. Not an option as such: a Lambda sandbox freezes once it has answered, so work after the answer');
   console.log('  may never run. The direct route also waits for the raw upload\'s get and its delete.');
+  if (largestSize) {
+    // Whatever the file, the decode holds the image at the largest size as raw RGB; a square of it is the least.
+    const floorMiB = (largestSize * largestSize * 3) / 1024 / 1024;
+    console.log(`RSS growth ≤ ${RSS_OVER_FILE_LIMIT}× file: every decode holds at least a ${largestSize}×${largestSize} square of raw RGB (${floorMiB.toFixed(2)} MiB), so a`);
+    console.log(`  file under ${((floorMiB / RSS_OVER_FILE_LIMIT) * 1024).toFixed(0)} KiB cannot meet it; the growth also depends on what glibc kept from earlier calls (noisy).`);
+  }
   console.log('Medians on a shared 2-core machine: noisy, compare within one run.\n');
   if (pillow) {
     console.log(`The image step against Pillow (${pillow}, ${PILLOW_RUNS} runs: draft-mode shrink-on-load, centre fit, three WebP saves):\n`);
