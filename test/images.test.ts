@@ -186,6 +186,13 @@ describe('renderVariants', () => {
     expect(fixtures.isNear(await fixtures.pixelAt(variant, 32, 56), fixtures.BLUE)).toBe(true);
   });
 
+  test('loads a picture smaller than the largest size at its own size: only the variants are enlarged', async () => {
+    const loaded = await loadShrunk(await fixtures.smallJpeg(320, 240), 512, OPTIONS.maxPixels);
+
+    expect(loaded.raw).toMatchObject({ width: 320, height: 240 });
+    expect(loaded.data.length).toBe(320 * 240 * loaded.raw.channels);
+  });
+
   test('enlarges a picture smaller than the largest size to exact squares', async () => {
     const variants = await renderVariants(await fixtures.smallJpeg(100, 80), OPTIONS);
 

@@ -197,8 +197,10 @@ function cutRows(data: Buffer, raw: RawImage['raw'], left: number, top: number, 
 }
 
 /**
- * The load: header checks, then one decode shrunk on load, oriented and in sRGB, its shorter side `edge`
- * (exported for the bench's breakdown).
+ * The load: header checks, then one decode shrunk on load, oriented and in sRGB, its shorter side `edge`, or
+ * its own size when that side is shorter: a small picture is enlarged once, square by square, as each variant is
+ * encoded, instead of here as a whole (a 320×240 GIF: ~17 ms of libvips enlarging to 683×512 and a bigger
+ * buffer; exported for the bench's breakdown).
  */
 export async function loadShrunk(bytes: Uint8Array, edge: number, maxPixels: number): Promise<RawImage> {
   // The header read decides the two common refusals by itself, whatever libvips' messages say: bytes
@@ -219,10 +221,10 @@ export async function loadShrunk(bytes: Uint8Array, edge: number, maxPixels: num
     const image = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning', pages: 1, ignoreIcc }).autoOrient();
     // Resizing first in the decoding pipeline lets libjpeg/libwebp shrink on load (a 50 MP JPEG decodes at
     // 1/8 scale for 512 px: ~30 MB instead of 150 MB, a tenth of the CPU), which is most of the speed.
-    // The shorter side becomes `edge`; the square is cut from the result (decodeToSquare).
+    // The shorter side becomes `edge` (never more than it is); the square is cut from the result (decodeToSquare).
     const region = regionToResize(width, height);
     if (!region) {
-      image.resize(edge, edge, { fit: 'outside' });
+      image.resize(edge, edge, { fit: 'outside', withoutEnlargement: true });
     } else if (Math.min(width, height) >= edge) {
       // Past 4:1 and shrinking: the 4:1 crop comes after the resize, since one before it would turn shrink-on-load
       // off (sharp decodes the whole image at full size to extract from it). Nothing is enlarged here.
@@ -232,8 +234,8 @@ export async function loadShrunk(bytes: Uint8Array, edge: number, maxPixels: num
       const kept = regionToResize(resized.width, resized.height);
       if (kept) image.extract(kept);
     } else {
-      // Past 4:1 and enlarging (a 1×30000 strip): crop first, so that only the kept part is enlarged.
-      image.extract(region).resize(edge, edge, { fit: 'outside' });
+      // Past 4:1 and short (a 1×30000 strip): only the kept part is decoded on, at its own size.
+      image.extract(region);
     }
     decoded = await image
       .toColourspace('srgb')
