@@ -390,6 +390,15 @@ describe('isSrgbProfile', () => {
     expect(isSrgbProfile(profile)).toBe(false);
   });
 
+  test('refuses sRGB colorants and curves that come with device-to-PCS tables, which a transform would use instead', async () => {
+    const profile = Buffer.from(await profileOf('srgb'));
+    const at = profile.indexOf(Buffer.from('cprt'), 128);
+    expect(at).toBeGreaterThan(128);
+    profile.write('A2B0', at, 'latin1');
+
+    expect(isSrgbProfile(profile)).toBe(false);
+  });
+
   test('refuses a cut or missing profile instead of throwing', async () => {
     const profile = await profileOf('srgb');
     expect([isSrgbProfile(profile.subarray(0, 200)), isSrgbProfile(profile.subarray(0, 100)), isSrgbProfile(undefined)]).toEqual([false, false, false]);

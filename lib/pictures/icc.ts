@@ -4,9 +4,9 @@
  * every decoded pixel). Most Android phones and every image sharp itself tags carry such a profile; anything
  * else (Display P3 from an iPhone, Adobe RGB, CMYK, grey, a profile we cannot read) keeps the transform.
  *
- * The test reads the profile's own numbers (ICC.1:2022, sections 7.2, 7.3 and 10): an RGB display profile
- * whose red, green and blue colorants are sRGB's primaries (D50-adapted) and whose three tone curves follow
- * the sRGB transfer function. The profile's name is never trusted.
+ * The test reads the profile's own numbers (ICC.1:2022, sections 7.2, 7.3 and 10): an RGB matrix/TRC profile
+ * (no device-to-PCS tables) whose red, green and blue colorants are sRGB's primaries (D50-adapted) and whose
+ * three tone curves follow the sRGB transfer function. The profile's name is never trusted.
  */
 
 /** sRGB's colorants as ICC v2/v4 profiles store them (XYZ, D50-adapted), to 4 decimals. */
@@ -28,6 +28,9 @@ const CURVE_SAMPLES = 32;
 
 const TONE_CURVES = ['rTRC', 'gTRC', 'bTRC'] as const;
 
+/** Device-to-PCS tables (ICC.1 9.2.1–9.2.4, 9.2.27–9.2.30): where present, they take precedence over the matrix and curves. */
+const LUT_TAGS = ['A2B0', 'A2B1', 'A2B2', 'D2B0', 'D2B1', 'D2B2'] as const;
+
 /** IEC 61966-2-1: the sRGB transfer function, encoded value to linear light, both 0–1. */
 export const srgbToLinear = (value: number): number => (value <= 0.04045 ? value / 12.92 : ((value + 0.055) / 1.055) ** 2.4);
 
@@ -38,6 +41,9 @@ export function isSrgbProfile(profile: Uint8Array | undefined): boolean {
     const text = (offset: number) => String.fromCharCode(...profile.subarray(offset, offset + 4));
     if (profile.byteLength < 132 || text(16) !== 'RGB ' || text(20) !== 'XYZ ' || text(36) !== 'acsp') return false;
     const tags = readTagTable(view, text);
+    // A LUT-based profile: lcms would convert through its tables (which may remap for perceptual intent),
+    // not through the colorants and curves read below, so the transform is left to libvips.
+    if (LUT_TAGS.some((signature) => tags.has(signature))) return false;
     for (const [signature, expected] of Object.entries(SRGB_COLORANTS)) {
       const colorant = readXyz(view, text, tags.get(signature));
       if (!colorant || colorant.some((value, index) => Math.abs(value - expected[index]!) > COLORANT_TOLERANCE)) return false;
