@@ -279,6 +279,10 @@ const INVALID_IMAGE_MESSAGES = [
   /^gifload(?:_buffer)?: /,
   /^webp\w*: /,
   /^heif\w*: /,
+  // EXIF is TIFF-structured: a damaged EXIF block in a WebP or AVIF reaches libvips' TIFF reader (no TIFF is
+  // ever decoded here, detectImageType refuses them). Seen now and then among decodes failing side by side.
+  /^tiff2vips: /,
+  /^vips__tiff_openin_source: /,
 ];
 
 /** The process's own trouble (memory, disk), never the input's, whatever other lines come with it. */
@@ -321,7 +325,8 @@ export function translateDecodeError(error: unknown, maxPixels: number): unknown
   const lines = error.message.split('\n').filter((line) => line !== '');
   if (lines.some((line) => SERVER_SIDE_MESSAGES.test(line))) return error;
   if (lines.some((line) => line.startsWith('Input image exceeds pixel limit'))) return imageTooLarge(maxPixels, error);
-  const loaderLines = lines.filter((line) => !/^source: bad seek to \d+$/.test(line));
+  // A note may also arrive cut to its prefix ("source:") when the buffer is shared.
+  const loaderLines = lines.filter((line) => !/^source:(?: bad seek to \d+)?$/.test(line));
   if (lines.length > 0 && loaderLines.length === 0) return invalidImage(error);
   if (loaderLines.some((line) => INVALID_IMAGE_MESSAGES.some((pattern) => pattern.test(line)))) return invalidImage(error);
   return error;
