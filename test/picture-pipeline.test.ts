@@ -45,23 +45,30 @@ describe('replacePicture when storing fails part-way (real s3rver behind a wrapp
   test('while the puts are in flight, readers see the old picture: the new id commits only after its objects landed', async () => {
     const user = await createVerifiedUser();
     const { picture_id: pictureBefore } = await replacePicture(user.id, await smallJpeg(), s3Store);
+    // The puts wait at a gate the test opens once it has read the row: the read happens while they are held.
+    let putsStarted!: () => void;
+    const started = new Promise<void>((resolve) => (putsStarted = resolve));
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
     let landed = 0;
-    const slowStore: ObjectStore = {
+    const heldStore: ObjectStore = {
       ...s3Store,
       async put(key, body, contentType) {
-        await new Promise((resolve) => setTimeout(resolve, 400));
+        putsStarted();
+        await gate;
         await s3Store.put(key, body, contentType);
         landed += 1;
       },
     };
 
-    const upload = replacePicture(user.id, await smallJpeg(), slowStore);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const upload = replacePicture(user.id, await smallJpeg(), heldStore);
+    await started;
     const duringPuts = await findUserById(user.id);
+    openGate();
     const { picture_id: pictureAfter } = await upload;
 
-    expect(landed).toBe(3);
     expect(duringPuts?.picture_id).toBe(pictureBefore);
+    expect(landed).toBe(3);
     expect(pictureAfter).not.toBe(pictureBefore);
     expect((await findUserById(user.id))?.picture_id).toBe(pictureAfter);
   });

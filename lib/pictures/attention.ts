@@ -34,10 +34,11 @@ const LINEAR = Float64Array.from({ length: 256 }, (_, value) => srgbToLinear(val
  * interesting point, clamped inside the image.
  */
 export async function attentionCrop(image: RawImage, width: number, height: number): Promise<{ left: number; top: number }> {
-  const { width: imageWidth, height: imageHeight, channels } = image.raw;
+  const { width: imageWidth, height: imageHeight } = image.raw;
   // The reduction is sharp's (a Lanczos resize, premultiplied when there is alpha), as libvips' analysis has it.
-  const grid = await sharp(image.data, { raw: image.raw }).resize(GRID, GRID, { fit: 'fill' }).raw().toBuffer();
-  const score = scoreCells(grid, channels);
+  // sharp hands grey back as sRGB, so the grid's channels are its own, not the input's.
+  const grid = await sharp(image.data, { raw: image.raw }).resize(GRID, GRID, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+  const score = scoreCells(grid.data, grid.info.channels);
   const sigma = Math.max(Math.hypot((width * GRID) / imageWidth, (height * GRID) / imageHeight) / 10, 1);
   const blurred = gaussianBlur(score, sigma);
   let best = 0;

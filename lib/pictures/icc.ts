@@ -24,7 +24,11 @@ const COLORANT_TOLERANCE = 0.002;
  * 8-bit step above black. A plain 2.2 gamma, which some profiles call sRGB, is off by 0.003 near black.
  */
 const CURVE_TOLERANCE = 0.001;
-const CURVE_SAMPLES = 32;
+/**
+ * Every 10-bit input level (so every 8-bit one, and every entry of the usual 1024-entry tables): a table that
+ * matched sRGB only at a few points could bend between them.
+ */
+const CURVE_SAMPLES = 1023;
 
 const TONE_CURVES = ['rTRC', 'gTRC', 'bTRC'] as const;
 

@@ -50,17 +50,15 @@ export async function replacePicture(
   let user: (UserRow & { previous_picture_id: string | null }) | undefined;
   try {
     await processPicture(bytes, { maxPixels, sizes, signal }, store);
-    // The transaction's first round trips (BEGIN, the checks, the UPDATE) overlap the puts still in flight; it
-    // commits only once every put has landed, and rolls back if one failed, so no reader ever sees the new id
-    // before its objects exist. The row stays locked for the puts' last milliseconds.
+    // Every put lands before the transaction begins: no reader sees the new id before its objects exist, and no
+    // row lock (the user's, or every admin's for an admin's change) waits on the store, however slow it is.
+    const failed = (await Promise.all(puts)).find((put) => 'error' in put);
+    if (failed) throw failed.error;
+    // A request answered 503 while its puts ran commits nothing (the transaction checks again before COMMIT).
+    stopIfAborted(signal);
     user = await transaction(async (db) => {
       await within?.(db, pictureId);
-      const updated = await setPictureId(db, userId, pictureId);
-      const failed = (await Promise.all(puts)).find((put) => 'error' in put);
-      if (failed) throw failed.error;
-      // A request answered 503 while its puts ran commits nothing (the transaction checks again before COMMIT).
-      stopIfAborted(signal);
-      return updated;
+      return setPictureId(db, userId, pictureId);
     });
     if (!user) throw notFound('No user with this id.');
   } catch (error) {
