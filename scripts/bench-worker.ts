@@ -90,7 +90,7 @@ export interface PictureUploadResult {
   uploadRssGrowthMiB: number;
   /** The highest RSS sampled during the upload calls: what the function's memory must hold. */
   uploadRssPeakMiB: number;
-  /** The largest variant's edge (PICTURE_SIZES): every decode holds at least that square of raw pixels. */
+  /** The largest variant's edge (PICTURE_SIZES): every upload holds at least that square of raw pixels while encoding it. */
   largestSize: number;
 }
 

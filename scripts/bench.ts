@@ -170,9 +170,9 @@ export async function benchPictures(context: BenchContext) {
   console.log('  path costs. Not an option as such: a Lambda sandbox freezes once it has answered, so work after the answer');
   console.log('  may never run. The direct route also waits for the raw upload\'s get and its delete.');
   if (largestSize) {
-    // Whatever the file, the decode holds the image at the largest size as raw RGB; a square of it is the least.
+    // Whatever the file, the largest variant is encoded from a square of raw RGB at its size (RGBA with alpha).
     const floorMiB = (largestSize * largestSize * 3) / 1024 / 1024;
-    console.log(`RSS growth ≤ ${RSS_OVER_FILE_LIMIT}× file: every decode holds at least a ${largestSize}×${largestSize} square of raw RGB (${floorMiB.toFixed(2)} MiB), so a`);
+    console.log(`RSS growth ≤ ${RSS_OVER_FILE_LIMIT}× file: every upload encodes a ${largestSize}×${largestSize} square of raw RGB (${floorMiB.toFixed(2)} MiB) at least, so a`);
     console.log(`  file under ${((floorMiB / RSS_OVER_FILE_LIMIT) * 1024).toFixed(0)} KiB cannot meet it; the growth also depends on what glibc kept from earlier calls (noisy).`);
   }
   console.log('Medians on a shared 2-core machine: noisy, compare within one run.\n');

@@ -35,10 +35,10 @@ const LINEAR = Float64Array.from({ length: 256 }, (_, value) => srgbToLinear(val
  */
 export async function attentionCrop(image: RawImage, width: number, height: number): Promise<{ left: number; top: number }> {
   const { width: imageWidth, height: imageHeight } = image.raw;
-  // The reduction is sharp's (a Lanczos resize, premultiplied when there is alpha), as libvips' analysis has it.
-  // sharp hands grey back as sRGB, so the grid's channels are its own, not the input's.
-  const grid = await sharp(image.data, { raw: image.raw }).resize(GRID, GRID, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
-  const score = scoreCells(grid.data, grid.info.channels);
+  // The reduction is sharp's (a Lanczos resize, premultiplied when there is alpha), as libvips' analysis has it;
+  // grey comes out as sRGB, so the grid has 3 channels, or 4 with alpha.
+  const grid = await sharp(image.data, { raw: image.raw }).resize(GRID, GRID, { fit: 'fill' }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const score = scoreCells(grid.data, grid.info.channels === 4);
   const sigma = Math.max(Math.hypot((width * GRID) / imageWidth, (height * GRID) / imageHeight) / 10, 1);
   const blurred = gaussianBlur(score, sigma);
   let best = 0;
@@ -53,18 +53,17 @@ export async function attentionCrop(image: RawImage, width: number, height: numb
 }
 
 /** Each cell's interest: edges in luminance, closeness to skin tone, and redness (a*), as libvips adds them. */
-function scoreCells(grid: Buffer, channels: number): Float64Array {
+function scoreCells(grid: Buffer, hasAlpha: boolean): Float64Array {
   const luminance = new Float64Array(GRID * GRID);
   const colour = new Float64Array(GRID * GRID);
-  const hasAlpha = channels === 2 || channels === 4;
+  const channels = hasAlpha ? 4 : 3;
   for (let cell = 0; cell < GRID * GRID; cell++) {
     const at = cell * channels;
     // Transparent parts are premultiplied away: what cannot be seen does not draw the crop.
-    const alpha = hasAlpha ? grid[at + channels - 1]! / 255 : 1;
-    const [red, green, blue] = channels >= 3 ? [grid[at]!, grid[at + 1]!, grid[at + 2]!] : [grid[at]!, grid[at]!, grid[at]!];
-    const r = LINEAR[Math.round(red * alpha)]!;
-    const g = LINEAR[Math.round(green * alpha)]!;
-    const b = LINEAR[Math.round(blue * alpha)]!;
+    const alpha = hasAlpha ? grid[at + 3]! / 255 : 1;
+    const r = LINEAR[Math.round(grid[at]! * alpha)]!;
+    const g = LINEAR[Math.round(grid[at + 1]! * alpha)]!;
+    const b = LINEAR[Math.round(grid[at + 2]! * alpha)]!;
     const x = 100 * (0.4124 * r + 0.3576 * g + 0.1805 * b);
     const y = 100 * (0.2126 * r + 0.7152 * g + 0.0722 * b);
     const z = 100 * (0.0193 * r + 0.1192 * g + 0.9505 * b);

@@ -146,9 +146,9 @@ export interface RawImage {
 
 /**
  * Inputs longer than this many times their width (or the reverse) are cropped to this ratio around their
- * centre before the cover resize: resizing enlarges the short side to the output edge, so a 1×30000 image
- * would otherwise become 512×15360000 pixels first (seconds of CPU and gigabytes). The crop bounds the work by
- * the output, whatever the header claims; the attention strategy still picks the square within the kept part.
+ * centre: shrinking a 600×60000 image to a 512 px short side would still hold 512×51200 pixels, and a
+ * 1×30000 strip is cut to 1×4 before anything else runs on it. The crop bounds the work by the output,
+ * whatever the header claims; the attention analysis still picks the square within the kept part.
  */
 export const MAX_ASPECT_RATIO = 4;
 
